@@ -1,0 +1,60 @@
+import { pipeline } from 'node:stream/promises';
+import { requireDigest } from '../../oci/digest.js';
+import { RegistryError } from '../../oci/errors.js';
+import { NotFoundError } from '../../storage/driver.js';
+import { blobKey } from '../../storage/paths.js';
+import { send, type Handler } from '../context.js';
+import { parseRange } from '../range.js';
+
+function blobUnknown(digest: string): RegistryError {
+  return new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
+}
+
+export const getBlob: Handler = async ({ req, res, registry, params, log }) => {
+  const digest = params.digest!;
+  const parsed = requireDigest(digest);
+  const blob = await registry.metadata.getRepositoryBlob(params.name!, digest);
+  if (!blob) throw blobUnknown(digest);
+  const headers: Record<string, string | number> = {
+    'Content-Type': 'application/octet-stream',
+    'Docker-Content-Digest': digest,
+    ETag: `"${digest}"`,
+    'Accept-Ranges': 'bytes',
+    'Cache-Control': 'max-age=31536000',
+  };
+  if (req.headers['if-none-match'] === `"${digest}"`) {
+    send(res, 304, headers);
+    return;
+  }
+  const range = parseRange(req.headers.range, blob.size);
+  if (range.kind === 'unsatisfiable') {
+    send(res, 416, { ...headers, 'Content-Range': `bytes */${blob.size}` });
+    return;
+  }
+  if (req.method === 'HEAD') {
+    send(res, 200, { ...headers, 'Content-Length': blob.size });
+    return;
+  }
+  let stream;
+  try {
+    stream = await registry.driver.read(blobKey(parsed), range.kind === 'partial' ? range.range : undefined);
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+    log.error({ digest }, 'blob recorded in metadata but missing from storage');
+    throw blobUnknown(digest);
+  }
+  if (range.kind === 'partial') {
+    const { start, end } = range.range;
+    res.writeHead(206, { ...headers, 'Content-Length': end - start + 1, 'Content-Range': `bytes ${start}-${end}/${blob.size}` });
+  } else {
+    res.writeHead(200, { ...headers, 'Content-Length': blob.size });
+  }
+  await pipeline(stream, res);
+};
+
+export const deleteBlob: Handler = async ({ res, registry, params }) => {
+  const digest = params.digest!;
+  requireDigest(digest);
+  if (!(await registry.metadata.unlinkBlob(params.name!, digest))) throw blobUnknown(digest);
+  send(res, 202, { 'Docker-Content-Digest': digest });
+};

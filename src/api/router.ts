@@ -1,0 +1,116 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { RegistryError } from '../oci/errors.js';
+import { requireName } from '../oci/names.js';
+import type { Registry } from '../registry/registry.js';
+import type { AccessController } from './access.js';
+import { sendJson, type RequestContext } from './context.js';
+import { routes, type Operation, type Route } from './routes.js';
+
+interface Match {
+  readonly route: Route;
+  readonly params: Record<string, string>;
+}
+
+function match(path: string): Match | null {
+  for (const route of routes) {
+    const m = route.pattern.exec(path);
+    if (m) return { route, params: { ...m.groups } };
+  }
+  return null;
+}
+
+function decodeParams(params: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(params)) {
+    try {
+      out[key] = decodeURIComponent(value);
+    } catch {
+      throw new RegistryError('NAME_INVALID', 'malformed percent-encoding in the URL path');
+    }
+  }
+  return out;
+}
+
+function isClientGone(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED';
+}
+
+export class Router {
+  private uploadsInFlight = 0;
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly access: AccessController,
+  ) {}
+
+  async handle(req: IncomingMessage, res: ServerResponse, log: Logger, ctxOut: { repository?: string }): Promise<void> {
+    try {
+      await this.dispatch(req, res, log, ctxOut);
+    } catch (err) {
+      this.fail(req, res, log, err);
+    }
+  }
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse, log: Logger, ctxOut: { repository?: string }): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const found = match(path);
+    if (!found) throw new RegistryError('NAME_UNKNOWN', 'no such endpoint', { path: path.slice(0, 200) }, { status: 404 });
+    const operation: Operation | undefined = found.route.methods[req.method ?? ''];
+    if (!operation) {
+      throw new RegistryError('UNSUPPORTED', `method ${req.method} not allowed here`, undefined, {
+        headers: { Allow: Object.keys(found.route.methods).join(', ') },
+      });
+    }
+    const params = decodeParams(found.params);
+    if (params.name !== undefined) ctxOut.repository = requireName(params.name);
+    if (operation.action === 'delete' && !this.registry.config.registry.deleteEnabled) {
+      throw new RegistryError('UNSUPPORTED', 'deletes are disabled on this registry');
+    }
+    const ctx: RequestContext = {
+      req,
+      res,
+      registry: this.registry,
+      access: this.access,
+      log,
+      params,
+      query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
+    };
+    ctx.principal = await this.access.authorize(req, { repository: params.name ?? null, action: operation.action });
+    if (!operation.upload) {
+      await operation.handler(ctx);
+      return;
+    }
+    if (this.uploadsInFlight >= this.registry.config.registry.maxConcurrentUploads) {
+      throw new RegistryError('TOOMANYREQUESTS', 'too many concurrent uploads; retry later', undefined, { headers: { 'Retry-After': '1' } });
+    }
+    this.uploadsInFlight++;
+    try {
+      await operation.handler(ctx);
+    } finally {
+      this.uploadsInFlight--;
+    }
+  }
+
+  private fail(req: IncomingMessage, res: ServerResponse, log: Logger, err: unknown): void {
+    if (isClientGone(err) || req.destroyed && !(err instanceof RegistryError)) {
+      log.debug({ err: (err as Error).message }, 'client went away');
+      res.destroy();
+      return;
+    }
+    const known = err instanceof RegistryError;
+    if (!known) log.error({ err }, 'request failed');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const error = known ? err : new RegistryError('UNAVAILABLE', 'internal error; see the server log', undefined, { status: 500 });
+    // A request whose body we never read would otherwise be drained before the connection can be reused.
+    const headers: Record<string, string> = { ...error.headers };
+    if (!req.complete) headers.Connection = 'close';
+    sendJson(res, error.status, error.toJSON(), headers);
+  }
+}

@@ -1,0 +1,67 @@
+import type { Action } from './access.js';
+import type { Handler } from './context.js';
+import { getBase } from './handlers/base.js';
+import { deleteBlob, getBlob } from './handlers/blobs.js';
+import { listCatalog } from './handlers/catalog.js';
+import { deleteManifest, getManifest, putManifest } from './handlers/manifests.js';
+import { listReferrers } from './handlers/referrers.js';
+import { listTags } from './handlers/tags.js';
+import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './handlers/uploads.js';
+
+export interface Operation {
+  readonly handler: Handler;
+  /** What the caller must be allowed to do on the repository (or the registry, for catalog and base). */
+  readonly action: Action | 'catalog' | 'base';
+  /** Counts against registry.maxConcurrentUploads. */
+  readonly upload?: boolean;
+}
+
+export interface Route {
+  readonly name: string;
+  /** Named groups: name (repository), reference, digest, uuid. */
+  readonly pattern: RegExp;
+  readonly methods: Readonly<Partial<Record<string, Operation>>>;
+}
+
+// Repository names contain slashes, so each pattern anchors on the fixed suffix; order matters where suffixes
+// overlap (uploads before blobs).
+export const routes: readonly Route[] = [
+  { name: 'base', pattern: /^\/v2\/?$/, methods: { GET: { handler: getBase, action: 'base' }, HEAD: { handler: getBase, action: 'base' } } },
+  { name: 'catalog', pattern: /^\/v2\/_catalog$/, methods: { GET: { handler: listCatalog, action: 'catalog' } } },
+  { name: 'tags', pattern: /^\/v2\/(?<name>.+)\/tags\/list$/, methods: { GET: { handler: listTags, action: 'pull' } } },
+  {
+    name: 'manifest',
+    pattern: /^\/v2\/(?<name>.+)\/manifests\/(?<reference>[^/]+)$/,
+    methods: {
+      GET: { handler: getManifest, action: 'pull' },
+      HEAD: { handler: getManifest, action: 'pull' },
+      PUT: { handler: putManifest, action: 'push' },
+      DELETE: { handler: deleteManifest, action: 'delete' },
+    },
+  },
+  {
+    name: 'upload-start',
+    pattern: /^\/v2\/(?<name>.+)\/blobs\/uploads\/?$/,
+    methods: { POST: { handler: startUpload, action: 'push', upload: true } },
+  },
+  {
+    name: 'upload',
+    pattern: /^\/v2\/(?<name>.+)\/blobs\/uploads\/(?<uuid>[^/]+)$/,
+    methods: {
+      GET: { handler: uploadStatus, action: 'push' },
+      PATCH: { handler: patchUpload, action: 'push', upload: true },
+      PUT: { handler: finishUpload, action: 'push', upload: true },
+      DELETE: { handler: cancelUpload, action: 'push' },
+    },
+  },
+  {
+    name: 'blob',
+    pattern: /^\/v2\/(?<name>.+)\/blobs\/(?<digest>[^/]+)$/,
+    methods: {
+      GET: { handler: getBlob, action: 'pull' },
+      HEAD: { handler: getBlob, action: 'pull' },
+      DELETE: { handler: deleteBlob, action: 'delete' },
+    },
+  },
+  { name: 'referrers', pattern: /^\/v2\/(?<name>.+)\/referrers\/(?<digest>[^/]+)$/, methods: { GET: { handler: listReferrers, action: 'pull' } } },
+];

@@ -1,0 +1,68 @@
+// The one description of Wharf's configuration: defaults, validation and the README's reference all come from here.
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+const hostPort = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/;
+
+/** A duration written as '30s', '5m', '24h', '7d' or '0'; parsed to milliseconds. */
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine((v) => parseDuration(v) !== null, { message: "expected a duration such as '500ms', '30s', '5m', '24h', '7d' or '0'" })
+    .transform((v) => parseDuration(v)!)
+    .meta({ kind: 'duration', fallback });
+
+const positiveInt = (fallback: number) => z.number().int().positive().default(fallback);
+const section = <T extends z.ZodRawShape>(shape: T) => z.object(shape).strict().prefault({} as never);
+
+export const configSchema = section({
+  server: section({
+    addr: z.string().regex(hostPort, 'expected HOST:PORT, e.g. 0.0.0.0:5000').default('0.0.0.0:5000').describe('Address the registry listens on.'),
+    relativeUrls: z
+      .boolean()
+      .default(false)
+      .describe('Send relative Location headers instead of absolute URLs built from Host and X-Forwarded-* headers.'),
+    trustProxyHeaders: z
+      .boolean()
+      .default(true)
+      .describe('Build absolute URLs from X-Forwarded-Proto and X-Forwarded-Host (set false when clients reach Wharf directly).'),
+    headersTimeout: duration('60s').describe('Time a client has to send the request headers.'),
+    idleTimeout: duration('2m').describe('A connection that sends or receives nothing for this long is closed (stalled clients).'),
+    keepAliveTimeout: duration('65s').describe('How long an idle keep-alive connection stays open between requests.'),
+    shutdownTimeout: duration('30s').describe('On SIGTERM, how long requests in flight may take before they are cut.'),
+  }).describe('HTTP listener.'),
+  storage: section({
+    dataDir: z.string().min(1).default('./data').describe('Directory for all state: blobs (filesystem driver) and the SQLite database.'),
+    driver: z.enum(['filesystem']).default('filesystem').describe('Where blob bytes are kept.'),
+    filesystem: section({
+      root: z.string().min(1).optional().describe('Blob directory; default `<dataDir>/storage`.'),
+    }),
+  }).describe('Blob storage.'),
+  metadata: section({
+    driver: z.enum(['sqlite']).default('sqlite').describe('Where repositories, manifests, tags and upload sessions are recorded.'),
+    sqlite: section({
+      path: z.string().min(1).optional().describe('Database file; default `<dataDir>/wharf.db`.'),
+      synchronous: z
+        .enum(['normal', 'full'])
+        .default('normal')
+        .describe('`normal`: no commit is lost when the process dies; `full`: none is lost on power failure either (slower writes).'),
+    }),
+  }).describe('Metadata store.'),
+  registry: section({
+    deleteEnabled: z.boolean().default(true).describe('Allow DELETE of manifests, tags and blobs (405 UNSUPPORTED when false).'),
+    maxManifestSize: positiveInt(4 * 1024 * 1024).describe('Largest manifest accepted, in bytes (413 beyond).'),
+    maxConcurrentUploads: positiveInt(256).describe('Upload requests (POST/PATCH/PUT) served at once; more get 429 TOOMANYREQUESTS.'),
+    uploadChunkMinLength: z.number().int().nonnegative().default(0).describe('Advertised as OCI-Chunk-Min-Length when > 0.'),
+    uploadSessionMaxAge: duration('24h').describe('Upload sessions idle for longer than this are purged.'),
+    uploadPurgeInterval: duration('15m').describe('How often abandoned upload sessions are looked for.'),
+    maxPageSize: positiveInt(1000).describe('Largest `n` served by tag and catalog listings.'),
+  }).describe('Registry API behaviour and limits.'),
+  log: section({
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Minimum level logged.'),
+    format: z.enum(['json', 'text']).default('json').describe('JSON lines, or human-readable text.'),
+  }).describe('Logging.'),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

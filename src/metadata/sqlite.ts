@@ -1,0 +1,303 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { migrations } from './sqlite-schema.js';
+import type {
+  BlobRecord,
+  ManifestRecord,
+  ManifestReference,
+  ManifestWrite,
+  ManifestWriteResult,
+  MetadataStore,
+  Page,
+  PullRecord,
+  ReferrerRecord,
+  UploadRecord,
+} from './store.js';
+
+export interface SqliteOptions {
+  /** File path, or ':memory:'. */
+  readonly path: string;
+  /**
+   * 'normal' survives a crash of the process (kill -9) without losing a commit; 'full' also survives power loss
+   * at the cost of an fsync per commit on the event loop.
+   */
+  readonly synchronous: 'normal' | 'full';
+}
+
+interface ManifestRow {
+  digest: string;
+  media_type: string;
+  size: number;
+  body: Buffer;
+  artifact_type: string | null;
+  subject: string | null;
+  created_at: number;
+}
+
+interface ReferrerRow {
+  digest: string;
+  media_type: string;
+  size: number;
+  artifact_type: string | null;
+  annotations: string | null;
+}
+
+interface UploadRow {
+  id: string;
+  repository: string;
+  algorithm: string;
+  created_at: number;
+  updated_at: number;
+}
+
+function toUpload(row: UploadRow): UploadRecord {
+  return { id: row.id, repository: row.repository, algorithm: row.algorithm, createdAt: row.created_at, updatedAt: row.updated_at };
+}
+
+// better-sqlite3 is synchronous; each statement here is an indexed lookup or a small write, microseconds long, so
+// running them on the event loop is cheaper than any hand-off to a thread.
+export class SqliteMetadataStore implements MetadataStore {
+  readonly name = 'sqlite';
+  private readonly db: Database.Database;
+  private readonly stmt;
+
+  constructor(options: SqliteOptions) {
+    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    this.db = new Database(options.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+    const db = this.db;
+    const repoId = '(SELECT id FROM repositories WHERE name = ?)';
+    this.stmt = {
+      ensureRepo: db.prepare('INSERT INTO repositories (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING'),
+      repoIdOf: db.prepare<[string], { id: number }>('SELECT id FROM repositories WHERE name = ?'),
+      getBlob: db.prepare<[string], { digest: string; size: number; created_at: number }>(
+        'SELECT digest, size, created_at FROM blobs WHERE digest = ?',
+      ),
+      getRepoBlob: db.prepare<[string, string], { digest: string; size: number; created_at: number }>(
+        `SELECT b.digest, b.size, b.created_at FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
+         WHERE rb.repository_id = ${repoId} AND rb.digest = ?`,
+      ),
+      insertBlob: db.prepare('INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING'),
+      linkBlob: db.prepare(
+        'INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      ),
+      unlinkBlob: db.prepare(`DELETE FROM repository_blobs WHERE repository_id = ${repoId} AND digest = ?`),
+      isLinked: db.prepare<[number, string], { one: number }>(
+        'SELECT 1 AS one FROM repository_blobs WHERE repository_id = ? AND digest = ?',
+      ),
+      manifestIdOf: db.prepare<[number, string], { id: number }>('SELECT id FROM manifests WHERE repository_id = ? AND digest = ?'),
+      insertManifest: db.prepare(
+        `INSERT INTO manifests (repository_id, digest, media_type, artifact_type, subject, annotations, size, body, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (repository_id, digest) DO NOTHING`,
+      ),
+      insertReference: db.prepare('INSERT INTO manifest_references (manifest_id, digest, kind) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+      upsertTag: db.prepare(
+        `INSERT INTO tags (repository_id, name, manifest_digest, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (repository_id, name) DO UPDATE SET manifest_digest = excluded.manifest_digest, updated_at = excluded.updated_at`,
+      ),
+      manifestByDigest: db.prepare<[string, string], ManifestRow>(
+        `SELECT digest, media_type, size, body, artifact_type, subject, created_at FROM manifests
+         WHERE repository_id = ${repoId} AND digest = ?`,
+      ),
+      manifestByTag: db.prepare<[string, string], ManifestRow>(
+        `SELECT m.digest, m.media_type, m.size, m.body, m.artifact_type, m.subject, m.created_at
+         FROM tags t JOIN manifests m ON m.repository_id = t.repository_id AND m.digest = t.manifest_digest
+         WHERE t.repository_id = ${repoId} AND t.name = ?`,
+      ),
+      deleteTagsOf: db.prepare(`DELETE FROM tags WHERE repository_id = ${repoId} AND manifest_digest = ?`),
+      deleteManifest: db.prepare(`DELETE FROM manifests WHERE repository_id = ${repoId} AND digest = ?`),
+      deleteTag: db.prepare(`DELETE FROM tags WHERE repository_id = ${repoId} AND name = ?`),
+      listTags: db.prepare<[number, string, number], { name: string }>(
+        'SELECT name FROM tags WHERE repository_id = ? AND name > ? ORDER BY name LIMIT ?',
+      ),
+      listRepos: db.prepare<[string, number], { name: string }>('SELECT name FROM repositories WHERE name > ? ORDER BY name LIMIT ?'),
+      referrers: db.prepare<[string, string], ReferrerRow>(
+        `SELECT digest, media_type, size, artifact_type, annotations FROM manifests
+         WHERE repository_id = ${repoId} AND subject = ? ORDER BY digest`,
+      ),
+      pullManifest: db.prepare(`UPDATE manifests SET last_pulled_at = ? WHERE repository_id = ${repoId} AND digest = ?`),
+      pullTag: db.prepare(`UPDATE tags SET last_pulled_at = ? WHERE repository_id = ${repoId} AND name = ?`),
+      createUpload: db.prepare('INSERT INTO uploads (id, repository, algorithm, created_at, updated_at) VALUES (?, ?, ?, ?, ?)'),
+      getUpload: db.prepare<[string], UploadRow>('SELECT * FROM uploads WHERE id = ?'),
+      touchUpload: db.prepare('UPDATE uploads SET updated_at = ? WHERE id = ?'),
+      deleteUpload: db.prepare('DELETE FROM uploads WHERE id = ?'),
+      staleUploads: db.prepare<[number, number], UploadRow>('SELECT * FROM uploads WHERE updated_at < ? ORDER BY updated_at LIMIT ?'),
+      countUploads: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM uploads'),
+    };
+  }
+
+  private migrate(): void {
+    const current = this.db.pragma('user_version', { simple: true }) as number;
+    for (let version = current; version < migrations.length; version++) {
+      this.db.transaction(() => {
+        this.db.exec(migrations[version]!);
+        this.db.pragma(`user_version = ${version + 1}`);
+      })();
+    }
+  }
+
+  private ensureRepository(name: string, now: number): number {
+    this.stmt.ensureRepo.run(name, now);
+    return this.stmt.repoIdOf.get(name)!.id;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  async getBlob(digest: string): Promise<BlobRecord | null> {
+    const row = this.stmt.getBlob.get(digest);
+    return row ? { digest: row.digest, size: row.size, createdAt: row.created_at } : null;
+  }
+
+  async getRepositoryBlob(repository: string, digest: string): Promise<BlobRecord | null> {
+    const row = this.stmt.getRepoBlob.get(repository, digest);
+    return row ? { digest: row.digest, size: row.size, createdAt: row.created_at } : null;
+  }
+
+  async commitBlob(repository: string, blob: { digest: string; size: number }, uploadId?: string): Promise<void> {
+    this.db.transaction(() => {
+      const now = Date.now();
+      const id = this.ensureRepository(repository, now);
+      this.stmt.insertBlob.run(blob.digest, blob.size, now);
+      this.stmt.linkBlob.run(id, blob.digest, now);
+      if (uploadId) this.stmt.deleteUpload.run(uploadId);
+    })();
+  }
+
+  async linkBlob(repository: string, digest: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      if (!this.stmt.getBlob.get(digest)) return false;
+      const now = Date.now();
+      this.stmt.linkBlob.run(this.ensureRepository(repository, now), digest, now);
+      return true;
+    })();
+  }
+
+  async unlinkBlob(repository: string, digest: string): Promise<boolean> {
+    return this.stmt.unlinkBlob.run(repository, digest).changes > 0;
+  }
+
+  async putManifest(m: ManifestWrite): Promise<ManifestWriteResult> {
+    return this.db.transaction((): ManifestWriteResult => {
+      const now = Date.now();
+      const repoId = this.ensureRepository(m.repository, now);
+      for (const digest of m.blobs) {
+        if (!this.stmt.isLinked.get(repoId, digest)) return { ok: false, missingBlob: digest };
+      }
+      for (const digest of m.manifests) {
+        if (!this.stmt.manifestIdOf.get(repoId, digest)) return { ok: false, missingManifest: digest };
+      }
+      this.stmt.insertManifest.run(
+        repoId,
+        m.digest,
+        m.mediaType,
+        m.artifactType,
+        m.subject,
+        m.annotations ? JSON.stringify(m.annotations) : null,
+        m.body.length,
+        m.body,
+        now,
+      );
+      const manifestId = this.stmt.manifestIdOf.get(repoId, m.digest)!.id;
+      for (const digest of m.blobs) this.stmt.insertReference.run(manifestId, digest, 'blob');
+      for (const digest of m.manifests) this.stmt.insertReference.run(manifestId, digest, 'manifest');
+      for (const tag of m.tags) this.stmt.upsertTag.run(repoId, tag, m.digest, now);
+      return { ok: true };
+    })();
+  }
+
+  async getManifest(repository: string, reference: ManifestReference): Promise<ManifestRecord | null> {
+    const row =
+      'tag' in reference ? this.stmt.manifestByTag.get(repository, reference.tag) : this.stmt.manifestByDigest.get(repository, reference.digest);
+    if (!row) return null;
+    return {
+      repository,
+      digest: row.digest,
+      mediaType: row.media_type,
+      size: row.size,
+      body: row.body,
+      artifactType: row.artifact_type,
+      subject: row.subject,
+      createdAt: row.created_at,
+    };
+  }
+
+  async deleteManifest(repository: string, digest: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      this.stmt.deleteTagsOf.run(repository, digest);
+      return this.stmt.deleteManifest.run(repository, digest).changes > 0;
+    })();
+  }
+
+  async deleteTag(repository: string, tag: string): Promise<boolean> {
+    return this.stmt.deleteTag.run(repository, tag).changes > 0;
+  }
+
+  async listTags(repository: string, page: Page): Promise<string[] | null> {
+    const repo = this.stmt.repoIdOf.get(repository);
+    if (!repo) return null;
+    return this.stmt.listTags.all(repo.id, page.last ?? '', page.limit).map((r) => r.name);
+  }
+
+  async listRepositories(page: Page): Promise<string[]> {
+    return this.stmt.listRepos.all(page.last ?? '', page.limit).map((r) => r.name);
+  }
+
+  async listReferrers(repository: string, subject: string, artifactType?: string): Promise<ReferrerRecord[]> {
+    return this.stmt.referrers
+      .all(repository, subject)
+      .filter((r) => artifactType === undefined || r.artifact_type === artifactType)
+      .map((r) => ({
+        digest: r.digest,
+        mediaType: r.media_type,
+        size: r.size,
+        artifactType: r.artifact_type,
+        annotations: r.annotations ? (JSON.parse(r.annotations) as Record<string, string>) : null,
+      }));
+  }
+
+  async recordPulls(pulls: readonly PullRecord[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const p of pulls) {
+        this.stmt.pullManifest.run(p.at, p.repository, p.digest);
+        if (p.tag) this.stmt.pullTag.run(p.at, p.repository, p.tag);
+      }
+    })();
+  }
+
+  async createUpload(upload: { id: string; repository: string; algorithm: string }): Promise<void> {
+    const now = Date.now();
+    this.stmt.createUpload.run(upload.id, upload.repository, upload.algorithm, now, now);
+  }
+
+  async getUpload(id: string): Promise<UploadRecord | null> {
+    const row = this.stmt.getUpload.get(id);
+    return row ? toUpload(row) : null;
+  }
+
+  async touchUpload(id: string): Promise<void> {
+    this.stmt.touchUpload.run(Date.now(), id);
+  }
+
+  async deleteUpload(id: string): Promise<void> {
+    this.stmt.deleteUpload.run(id);
+  }
+
+  async listUploadsUpdatedBefore(time: number, limit: number): Promise<UploadRecord[]> {
+    return this.stmt.staleUploads.all(time, limit).map(toUpload);
+  }
+
+  async countUploads(): Promise<number> {
+    return this.stmt.countUploads.get()!.n;
+  }
+}

@@ -1,0 +1,45 @@
+// The error codes of the OCI distribution spec, each with the HTTP status the spec (or Distribution, where the
+// spec is silent) pairs it with.
+export const errorStatus = {
+  BLOB_UNKNOWN: 404,
+  BLOB_UPLOAD_INVALID: 400,
+  BLOB_UPLOAD_UNKNOWN: 404,
+  DIGEST_INVALID: 400,
+  MANIFEST_BLOB_UNKNOWN: 400,
+  MANIFEST_INVALID: 400,
+  MANIFEST_UNKNOWN: 404,
+  NAME_INVALID: 400,
+  NAME_UNKNOWN: 404,
+  TAG_INVALID: 400,
+  SIZE_INVALID: 400,
+  UNAUTHORIZED: 401,
+  DENIED: 403,
+  UNSUPPORTED: 405,
+  TOOMANYREQUESTS: 429,
+  RANGE_INVALID: 416,
+  PAYLOAD_TOO_LARGE: 413,
+  PAGINATION_NUMBER_INVALID: 400,
+  UNAVAILABLE: 503,
+} as const;
+
+export type ErrorCode = keyof typeof errorStatus;
+
+export class RegistryError extends Error {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly detail?: unknown,
+    options: { status?: number; headers?: Record<string, string> } = {},
+  ) {
+    super(message);
+    this.status = options.status ?? errorStatus[code];
+    this.headers = options.headers ?? {};
+  }
+
+  toJSON(): { errors: { code: string; message: string; detail?: unknown }[] } {
+    return { errors: [{ code: this.code, message: this.message, ...(this.detail === undefined ? {} : { detail: this.detail }) }] };
+  }
+}

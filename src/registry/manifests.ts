@@ -1,0 +1,97 @@
+import { digestOf, parseDigest } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
+import { parseManifest } from '../oci/manifest.js';
+import { mediaTypes } from '../oci/media-types.js';
+import { requireTag } from '../oci/names.js';
+import type { ManifestRecord, MetadataStore, ReferrerRecord } from '../metadata/store.js';
+
+export interface PushedManifest {
+  readonly digest: string;
+  readonly subject: string | null;
+  readonly tags: readonly string[];
+}
+
+/** A tag or a digest, as the URL gave it. */
+export type Reference = { readonly tag: string } | { readonly digest: string };
+
+export function parseReference(value: string): Reference {
+  if (value.includes(':')) {
+    const parsed = parseDigest(value);
+    if (!parsed) throw new RegistryError('DIGEST_INVALID', 'invalid digest reference', { reference: value.slice(0, 200) });
+    return { digest: value };
+  }
+  return { tag: requireTag(value) };
+}
+
+export class ManifestService {
+  constructor(private readonly metadata: MetadataStore) {}
+
+  async push(repository: string, reference: Reference, body: Buffer, contentType: string | undefined, extraTags: readonly string[]): Promise<PushedManifest> {
+    const parsed = parseManifest(body, contentType);
+    let digest: string;
+    if ('digest' in reference) {
+      const wanted = parseDigest(reference.digest)!;
+      digest = digestOf(body, wanted.algorithm);
+      if (digest !== reference.digest) {
+        throw new RegistryError('DIGEST_INVALID', 'manifest content does not match the digest in the URL', {
+          expected: reference.digest,
+          actual: digest,
+        });
+      }
+    } else {
+      digest = digestOf(body);
+    }
+    const tags = [...new Set([...('tag' in reference ? [reference.tag] : []), ...extraTags.map(requireTag)])];
+    const result = await this.metadata.putManifest({
+      repository,
+      digest,
+      mediaType: parsed.mediaType,
+      body,
+      artifactType: parsed.artifactType,
+      subject: parsed.subject,
+      annotations: parsed.annotations,
+      blobs: parsed.blobs,
+      manifests: parsed.manifests,
+      tags,
+    });
+    if (!result.ok) {
+      const missing = result.missingBlob ?? result.missingManifest;
+      throw new RegistryError(
+        'MANIFEST_BLOB_UNKNOWN',
+        result.missingBlob ? 'manifest references a blob unknown to this repository' : 'index references a manifest unknown to this repository',
+        { digest: missing },
+      );
+    }
+    return { digest, subject: parsed.subject, tags };
+  }
+
+  async get(repository: string, reference: Reference): Promise<ManifestRecord> {
+    const record = await this.metadata.getManifest(repository, reference);
+    if (!record) {
+      throw new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown', 'tag' in reference ? { tag: reference.tag } : { digest: reference.digest });
+    }
+    return record;
+  }
+
+  async delete(repository: string, reference: Reference): Promise<void> {
+    const deleted =
+      'tag' in reference ? await this.metadata.deleteTag(repository, reference.tag) : await this.metadata.deleteManifest(repository, reference.digest);
+    if (!deleted) throw new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown', reference);
+  }
+
+  /** The referrers response: an image index of the manifests whose subject is the given digest. */
+  async referrers(repository: string, subject: string, artifactType?: string): Promise<object> {
+    const found: ReferrerRecord[] = await this.metadata.listReferrers(repository, subject, artifactType);
+    return {
+      schemaVersion: 2,
+      mediaType: mediaTypes.ociIndex,
+      manifests: found.map((r) => ({
+        mediaType: r.mediaType,
+        digest: r.digest,
+        size: r.size,
+        ...(r.artifactType ? { artifactType: r.artifactType } : {}),
+        ...(r.annotations ? { annotations: r.annotations } : {}),
+      })),
+    };
+  }
+}

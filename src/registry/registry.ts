@@ -1,0 +1,62 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { MetadataStore } from '../metadata/store.js';
+import { SqliteMetadataStore } from '../metadata/sqlite.js';
+import type { BlobDriver } from '../storage/driver.js';
+import { FilesystemDriver } from '../storage/filesystem.js';
+import { ManifestService } from './manifests.js';
+import { PullRecorder } from './pull-recorder.js';
+import { UploadService } from './uploads.js';
+
+/** The registry's state and services, independent of HTTP: what the API, the CLI and background jobs share. */
+export class Registry {
+  readonly uploads: UploadService;
+  readonly manifests: ManifestService;
+  readonly pulls: PullRecorder;
+  private readonly purgeTimer: NodeJS.Timeout;
+
+  constructor(
+    readonly config: Config,
+    readonly driver: BlobDriver,
+    readonly metadata: MetadataStore,
+    readonly log: Logger,
+  ) {
+    this.uploads = new UploadService(driver, metadata, log);
+    this.manifests = new ManifestService(metadata);
+    this.pulls = new PullRecorder(metadata, log);
+    this.purgeTimer = setInterval(() => void this.purgeUploads(), config.registry.uploadPurgeInterval);
+    this.purgeTimer.unref();
+  }
+
+  async purgeUploads(): Promise<void> {
+    try {
+      await this.uploads.purgeStale(this.config.registry.uploadSessionMaxAge);
+    } catch (err) {
+      this.log.error({ err }, 'purging upload sessions failed');
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.purgeTimer);
+    await this.pulls.close();
+    await this.metadata.close();
+  }
+}
+
+export function createDriver(config: Config): BlobDriver {
+  switch (config.storage.driver) {
+    case 'filesystem':
+      return new FilesystemDriver(config.storage.filesystem.root!);
+  }
+}
+
+export function createMetadataStore(config: Config): MetadataStore {
+  switch (config.metadata.driver) {
+    case 'sqlite':
+      return new SqliteMetadataStore({ path: config.metadata.sqlite.path!, synchronous: config.metadata.sqlite.synchronous });
+  }
+}
+
+export function openRegistry(config: Config, log: Logger): Registry {
+  return new Registry(config, createDriver(config), createMetadataStore(config), log);
+}

@@ -1,0 +1,211 @@
+import { randomUUID, type Hash } from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Logger } from 'pino';
+import { newHash, type DigestAlgorithm, type ParsedDigest } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
+import type { BlobDriver } from '../storage/driver.js';
+import { NotFoundError, OffsetMismatchError } from '../storage/driver.js';
+import { blobKey } from '../storage/paths.js';
+import type { BlobRecord, MetadataStore, UploadRecord } from '../metadata/store.js';
+import { KeyedLock } from './keyed-lock.js';
+
+interface HashState {
+  readonly algorithm: DigestAlgorithm;
+  readonly hash: Hash;
+  size: number;
+}
+
+export interface UploadStatus {
+  readonly id: string;
+  readonly size: number;
+}
+
+export interface ChunkRange {
+  readonly start: number;
+  readonly end: number; // inclusive
+}
+
+function unknownUpload(id: string): RegistryError {
+  return new RegistryError('BLOB_UPLOAD_UNKNOWN', 'upload session not found', { uuid: id.slice(0, 100) });
+}
+
+/** Counts and hashes bytes on their way to storage, so a blob is never read twice to learn its digest. */
+function hashingTap(state: HashState): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      state.hash.update(chunk);
+      state.size += chunk.length;
+      done(null, chunk);
+    },
+  });
+}
+
+/** body piped into tap, with the body's failure (or a client that hung up mid-body) failing tap too. */
+function through(body: Readable, tap: Transform): Transform {
+  body.once('error', (err) => tap.destroy(err));
+  body.once('close', () => {
+    if (!body.readableEnded) tap.destroy(new Error('request body ended early'));
+  });
+  return body.pipe(tap);
+}
+
+/**
+ * Upload sessions. Staged bytes are hashed as they arrive; the running hash lives in memory, and is rebuilt from
+ * the staged bytes when it is missing (after a restart, or when another node took the previous chunk), which is
+ * what lets uploads resume anywhere.
+ */
+export class UploadService {
+  private readonly hashes = new Map<string, HashState>();
+  private readonly lock = new KeyedLock();
+
+  constructor(
+    private readonly driver: BlobDriver,
+    private readonly metadata: MetadataStore,
+    private readonly log: Logger,
+  ) {}
+
+  async start(repository: string, algorithm: DigestAlgorithm): Promise<UploadStatus> {
+    const id = randomUUID();
+    await this.driver.createUpload(id);
+    await this.metadata.createUpload({ id, repository, algorithm });
+    this.hashes.set(id, { algorithm, hash: newHash(algorithm), size: 0 });
+    return { id, size: 0 };
+  }
+
+  private async session(repository: string, id: string): Promise<UploadRecord> {
+    const record = await this.metadata.getUpload(id);
+    if (!record || record.repository !== repository) throw unknownUpload(id);
+    return record;
+  }
+
+  private async stagedSize(id: string): Promise<number> {
+    const size = await this.driver.uploadSize(id);
+    if (size === null) {
+      await this.metadata.deleteUpload(id);
+      this.hashes.delete(id);
+      throw unknownUpload(id);
+    }
+    return size;
+  }
+
+  async status(repository: string, id: string): Promise<UploadStatus> {
+    await this.session(repository, id);
+    return { id, size: await this.stagedSize(id) };
+  }
+
+  /** The running hash for the staged bytes, rebuilt by re-reading them when this process does not hold it. */
+  private async hashState(id: string, algorithm: DigestAlgorithm, size: number): Promise<HashState> {
+    const held = this.hashes.get(id);
+    if (held && held.size === size && held.algorithm === algorithm) return held;
+    const state: HashState = { algorithm, hash: newHash(algorithm), size: 0 };
+    await pipeline(await this.driver.readUpload(id), hashingTap(state), async function* (source) {
+      for await (const _ of source) {
+        // drain: hashingTap has already counted and hashed the chunk
+      }
+    });
+    if (state.size !== size) throw new Error(`upload ${id} changed while it was being re-hashed`);
+    this.hashes.set(id, state);
+    return state;
+  }
+
+  private async appendLocked(id: string, algorithm: DigestAlgorithm, body: Readable, range?: ChunkRange): Promise<number> {
+    const size = await this.stagedSize(id);
+    if (range && range.start !== size) {
+      throw new RegistryError('RANGE_INVALID', `chunk must start at offset ${size}`, { expected: size, got: range.start }, {
+        headers: { Range: `0-${Math.max(size - 1, 0)}`, 'Docker-Upload-UUID': id },
+      });
+    }
+    const state = await this.hashState(id, algorithm, size);
+    try {
+      return await this.driver.appendUpload(id, size, through(body, hashingTap(state)));
+    } catch (err) {
+      // Part of the chunk may be staged and hashed: let the next request rebuild the hash from what is staged.
+      this.hashes.delete(id);
+      if (err instanceof OffsetMismatchError) {
+        throw new RegistryError('RANGE_INVALID', `chunk must start at offset ${err.actual}`, undefined, {
+          headers: { Range: `0-${Math.max(err.actual - 1, 0)}` },
+        });
+      }
+      if (err instanceof NotFoundError) throw unknownUpload(id);
+      throw err;
+    }
+  }
+
+  async append(repository: string, id: string, body: Readable, range?: ChunkRange): Promise<UploadStatus> {
+    const session = await this.session(repository, id);
+    return this.lock.run(id, async () => {
+      const size = await this.appendLocked(id, session.algorithm as DigestAlgorithm, body, range);
+      await this.metadata.touchUpload(id);
+      return { id, size };
+    });
+  }
+
+  /** Appends the optional last chunk, verifies the digest, and makes the blob visible. */
+  async finish(repository: string, id: string, digest: ParsedDigest, body: Readable | null, range?: ChunkRange): Promise<BlobRecord> {
+    await this.session(repository, id);
+    return this.lock.run(id, async () => {
+      const size = body ? await this.appendLocked(id, digest.algorithm, body, range) : await this.stagedSize(id);
+      const state = await this.hashState(id, digest.algorithm, size);
+      const actual = state.hash.copy().digest('hex');
+      if (actual !== digest.hex) {
+        await this.cancelLocked(id);
+        throw new RegistryError('DIGEST_INVALID', 'uploaded content does not match the digest', {
+          expected: `${digest.algorithm}:${digest.hex}`,
+          actual: `${digest.algorithm}:${actual}`,
+        });
+      }
+      const canonical = `${digest.algorithm}:${digest.hex}`;
+      // Bytes first, then the metadata that makes them visible: a crash in between leaves an unreferenced file
+      // (reclaimed by GC), never a visible blob without bytes.
+      await this.driver.commitUpload(id, blobKey(digest));
+      await this.metadata.commitBlob(repository, { digest: canonical, size }, id);
+      this.hashes.delete(id);
+      return { digest: canonical, size, createdAt: Date.now() };
+    });
+  }
+
+  /** A whole blob in one request (POST ?digest= or PUT without prior PATCH). */
+  async monolithic(repository: string, digest: ParsedDigest, body: Readable): Promise<BlobRecord> {
+    const { id } = await this.start(repository, digest.algorithm);
+    try {
+      return await this.finish(repository, id, digest, body);
+    } catch (err) {
+      await this.cancel(repository, id).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async cancelLocked(id: string): Promise<void> {
+    this.hashes.delete(id);
+    await this.driver.abortUpload(id);
+    await this.metadata.deleteUpload(id);
+  }
+
+  async cancel(repository: string, id: string): Promise<void> {
+    await this.session(repository, id);
+    await this.lock.run(id, () => this.cancelLocked(id));
+  }
+
+  /** Removes sessions idle for longer than maxAge, and staged files no session knows (left by a crash). */
+  async purgeStale(maxAgeMs: number): Promise<number> {
+    const cutoff = Date.now() - maxAgeMs;
+    let purged = 0;
+    for (;;) {
+      const stale = await this.metadata.listUploadsUpdatedBefore(cutoff, 500);
+      for (const upload of stale) {
+        await this.lock.run(upload.id, () => this.cancelLocked(upload.id));
+        purged++;
+      }
+      if (stale.length < 500) break;
+    }
+    for await (const staged of this.driver.listUploads()) {
+      if (staged.modifiedAt < cutoff && !(await this.metadata.getUpload(staged.id))) {
+        await this.driver.abortUpload(staged.id);
+        purged++;
+      }
+    }
+    if (purged > 0) this.log.info({ purged }, 'purged abandoned upload sessions');
+    return purged;
+  }
+}

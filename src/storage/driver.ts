@@ -1,0 +1,60 @@
+import type { Readable } from 'node:stream';
+
+export interface ByteRange {
+  readonly start: number; // inclusive
+  readonly end: number; // inclusive
+}
+
+export interface StoredObject {
+  readonly size: number;
+  readonly modifiedAt: number; // ms since epoch
+}
+
+/**
+ * Where bytes live. Keys are '/'-separated relative paths chosen by the caller (see paths.ts). Finished content is
+ * only ever created by commitUpload, which must be atomic: a reader sees the whole object or nothing. Upload staging
+ * is part of the interface because each backend stages differently (a file appended to, an S3 multipart upload).
+ */
+export interface BlobDriver {
+  readonly name: string;
+
+  stat(key: string): Promise<StoredObject | null>;
+  /** Rejects with a NotFoundError when the key does not exist. */
+  read(key: string, range?: ByteRange): Promise<Readable>;
+  /** Returns false when the key did not exist. */
+  delete(key: string): Promise<boolean>;
+  /** Every key under the prefix, in no particular order. */
+  list(prefix: string): AsyncIterable<string>;
+
+  /** Creates an empty staging area for an upload. */
+  createUpload(uploadId: string): Promise<void>;
+  /** Bytes staged so far, or null when the upload does not exist. */
+  uploadSize(uploadId: string): Promise<number | null>;
+  /**
+   * Appends the whole source at the given offset, which must equal the staged size (else OffsetMismatchError).
+   * Resolves with the new staged size. On failure, part of the source may have been staged: callers re-read
+   * uploadSize before continuing.
+   */
+  appendUpload(uploadId: string, offset: number, source: Readable): Promise<number>;
+  readUpload(uploadId: string): Promise<Readable>;
+  /** Durably moves the staged bytes to key. When key already exists (same content) the upload is just dropped. */
+  commitUpload(uploadId: string, key: string): Promise<void>;
+  /** Removes an upload's staging area; no error when it is already gone. */
+  abortUpload(uploadId: string): Promise<void>;
+  listUploads(): AsyncIterable<{ id: string; modifiedAt: number }>;
+}
+
+export class NotFoundError extends Error {
+  constructor(readonly key: string) {
+    super(`not found: ${key}`);
+  }
+}
+
+export class OffsetMismatchError extends Error {
+  constructor(
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super(`upload offset ${expected} does not match staged size ${actual}`);
+  }
+}

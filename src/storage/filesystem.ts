@@ -1,0 +1,169 @@
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { NotFoundError, OffsetMismatchError, type BlobDriver, type ByteRange, type StoredObject } from './driver.js';
+
+const uploadIdPattern = /^[A-Za-z0-9-]{1,100}$/;
+
+function isMissing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
+}
+
+async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Blobs as files under root; uploads staged in root/_uploads and renamed into place (same filesystem, atomic). */
+export class FilesystemDriver implements BlobDriver {
+  readonly name = 'filesystem';
+  private readonly uploadsDir: string;
+  private readonly knownDirs = new Set<string>();
+
+  constructor(private readonly root: string) {
+    this.uploadsDir = join(root, '_uploads');
+  }
+
+  private path(key: string): string {
+    // Keys come from paths.ts, never from clients; the check is a last line of defence against traversal.
+    if (key.includes('..') || key.startsWith('/')) throw new Error(`invalid storage key: ${key}`);
+    return join(this.root, key);
+  }
+
+  private uploadPath(uploadId: string): string {
+    if (!uploadIdPattern.test(uploadId)) throw new NotFoundError(uploadId);
+    return join(this.uploadsDir, uploadId);
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.knownDirs.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    this.knownDirs.add(dir);
+  }
+
+  async stat(key: string): Promise<StoredObject | null> {
+    try {
+      const s = await stat(this.path(key));
+      return s.isFile() ? { size: s.size, modifiedAt: s.mtimeMs } : null;
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  }
+
+  async read(key: string, range?: ByteRange): Promise<Readable> {
+    const path = this.path(key);
+    const handle = await open(path, 'r').catch((err: unknown) => {
+      throw isMissing(err) ? new NotFoundError(key) : err;
+    });
+    return handle.createReadStream({ start: range?.start, end: range?.end, highWaterMark: 1 << 20 });
+  }
+
+  async delete(key: string): Promise<boolean> {
+    try {
+      await unlink(this.path(key));
+      return true;
+    } catch (err) {
+      if (isMissing(err)) return false;
+      throw err;
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<string> {
+    const start = this.path(prefix.replace(/\/$/, ''));
+    const walk = async function* (dir: string): AsyncIterable<string> {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if (isMissing(err)) return;
+        throw err;
+      }
+      for (const entry of entries) {
+        const full = join(dir, entry.name);
+        if (entry.isDirectory()) yield* walk(full);
+        else if (entry.isFile()) yield full;
+      }
+    };
+    for await (const file of walk(start)) yield relative(this.root, file).split(sep).join('/');
+  }
+
+  async createUpload(uploadId: string): Promise<void> {
+    await this.ensureDir(this.uploadsDir);
+    const handle = await open(this.uploadPath(uploadId), 'wx');
+    await handle.close();
+  }
+
+  async uploadSize(uploadId: string): Promise<number | null> {
+    try {
+      return (await stat(this.uploadPath(uploadId))).size;
+    } catch (err) {
+      if (isMissing(err) || err instanceof NotFoundError) return null;
+      throw err;
+    }
+  }
+
+  async appendUpload(uploadId: string, offset: number, source: Readable): Promise<number> {
+    const path = this.uploadPath(uploadId);
+    const handle = await open(path, 'r+').catch((err: unknown) => {
+      throw isMissing(err) ? new NotFoundError(uploadId) : err;
+    });
+    const size = (await handle.stat()).size;
+    if (size !== offset) {
+      await handle.close();
+      throw new OffsetMismatchError(offset, size);
+    }
+    const out = handle.createWriteStream({ start: offset, highWaterMark: 1 << 20 });
+    await pipeline(source, out);
+    return offset + out.bytesWritten;
+  }
+
+  async readUpload(uploadId: string): Promise<Readable> {
+    const path = this.uploadPath(uploadId);
+    const handle = await open(path, 'r').catch((err: unknown) => {
+      throw isMissing(err) ? new NotFoundError(uploadId) : err;
+    });
+    return handle.createReadStream({ highWaterMark: 1 << 20 });
+  }
+
+  async commitUpload(uploadId: string, key: string): Promise<void> {
+    const from = this.uploadPath(uploadId);
+    const to = this.path(key);
+    if (await this.stat(key)) {
+      await rm(from, { force: true });
+      return;
+    }
+    await fsyncPath(from);
+    const dir = dirname(to);
+    await this.ensureDir(dir);
+    await rename(from, to);
+    await fsyncPath(dir);
+  }
+
+  async abortUpload(uploadId: string): Promise<void> {
+    try {
+      await rm(this.uploadPath(uploadId), { force: true });
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+    }
+  }
+
+  async *listUploads(): AsyncIterable<{ id: string; modifiedAt: number }> {
+    let names: string[];
+    try {
+      names = await readdir(this.uploadsDir);
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw err;
+    }
+    for (const id of names) {
+      const s = await stat(join(this.uploadsDir, id)).catch(() => null);
+      if (s) yield { id, modifiedAt: s.mtimeMs };
+    }
+  }
+}
