@@ -134,11 +134,13 @@ export class FilesystemDriver implements BlobDriver {
   async commitUpload(uploadId: string, key: string): Promise<void> {
     const from = this.uploadPath(uploadId);
     const to = this.path(key);
+    await fsyncPath(from).catch((err: unknown) => {
+      throw isMissing(err) ? new NotFoundError(uploadId) : err;
+    });
     if (await this.stat(key)) {
       await rm(from, { force: true });
       return;
     }
-    await fsyncPath(from);
     const dir = dirname(to);
     await this.ensureDir(dir);
     await rename(from, to);
