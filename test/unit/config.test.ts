@@ -77,3 +77,9 @@ test('the reference documents every key with its env name and default', () => {
   assert.match(reference, /`registry.uploadSessionMaxAge` \| duration \| `24h`/);
   assert.equal(envName(['registry', 'maxConcurrentUploads']), 'WHARF_REGISTRY__MAX_CONCURRENT_UPLOADS');
 });
+
+test('the README carries the current configuration reference', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
+  assert.ok(readme.includes(configReference()), 'README.md is out of date: run `npm run docs:config`');
+});
