@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { test } from 'node:test';
+import pino from 'pino';
+import { parseDigest } from '../../../src/oci/digest.js';
+import { RegistryError } from '../../../src/oci/errors.js';
+import { SqliteMetadataStore } from '../../../src/metadata/sqlite.js';
+import { MemoryDriver } from '../../../src/storage/memory.js';
+import { UploadService } from '../../../src/registry/uploads.js';
+
+const log = pino({ level: 'silent' });
+
+function setup() {
+  const driver = new MemoryDriver();
+  const metadata = new SqliteMetadataStore({ path: ':memory:', synchronous: 'normal' });
+  return { driver, metadata, service: new UploadService(driver, metadata, log) };
+}
+
+const sha = (alg: 'sha256' | 'sha512', data: Buffer) => parseDigest(`${alg}:${createHash(alg).update(data).digest('hex')}`)!;
+
+test('an upload resumes in a fresh service (restart, or another node) by re-hashing what is staged', async () => {
+  const { driver, metadata, service } = setup();
+  const data = randomBytes(100_000);
+  const { id } = await service.start('r', 'sha256');
+  await service.append('r', id, Readable.from([data.subarray(0, 40_000)]), { start: 0, end: 39_999 });
+  const restarted = new UploadService(driver, metadata, log);
+  assert.equal((await restarted.status('r', id)).size, 40_000);
+  const blob = await restarted.finish('r', id, sha('sha256', data), Readable.from([data.subarray(40_000)]));
+  assert.equal(blob.size, 100_000);
+  assert.ok(await metadata.getRepositoryBlob('r', blob.digest));
+});
+
+test('a sha512 digest can close a session started for sha256 (the staged bytes are re-hashed)', async () => {
+  const { metadata, service } = setup();
+  const data = randomBytes(5000);
+  const { id } = await service.start('r', 'sha256');
+  await service.append('r', id, Readable.from([data]));
+  const blob = await service.finish('r', id, sha('sha512', data), null);
+  assert.match(blob.digest, /^sha512:/);
+  assert.ok(await metadata.getRepositoryBlob('r', blob.digest));
+});
+
+test('a wrong digest fails, ends the session and leaves nothing visible', async () => {
+  const { driver, metadata, service } = setup();
+  const { id } = await service.start('r', 'sha256');
+  await service.append('r', id, Readable.from([Buffer.from('real content')]));
+  const wrong = sha('sha256', Buffer.from('other content'));
+  await assert.rejects(service.finish('r', id, wrong, null), (e: unknown) => e instanceof RegistryError && e.code === 'DIGEST_INVALID');
+  assert.equal(await metadata.getBlob(`sha256:${wrong.hex}`), null);
+  assert.equal(await driver.uploadSize(id), null);
+  await assert.rejects(service.status('r', id), (e: unknown) => e instanceof RegistryError && e.code === 'BLOB_UPLOAD_UNKNOWN');
+});
+
+test('a chunk that does not start at the current offset is refused with the current range', async () => {
+  const { service } = setup();
+  const { id } = await service.start('r', 'sha256');
+  await service.append('r', id, Readable.from([Buffer.alloc(10)]));
+  await assert.rejects(service.append('r', id, Readable.from([Buffer.alloc(10)]), { start: 5, end: 14 }), (e: unknown) => {
+    return e instanceof RegistryError && e.code === 'RANGE_INVALID' && e.status === 416 && e.headers.Range === '0-9';
+  });
+});
+
+test('a session belongs to its repository', async () => {
+  const { service } = setup();
+  const { id } = await service.start('r', 'sha256');
+  await assert.rejects(service.status('other', id), (e: unknown) => e instanceof RegistryError && e.code === 'BLOB_UPLOAD_UNKNOWN');
+});
+
+test('concurrent appends to one session are serialised, never interleaved', async () => {
+  const { service } = setup();
+  const { id } = await service.start('r', 'sha256');
+  const parts = Array.from({ length: 8 }, () => randomBytes(1000));
+  const results = await Promise.allSettled(parts.map((p) => service.append('r', id, Readable.from([p]))));
+  assert.ok(results.every((r) => r.status === 'fulfilled'));
+  assert.equal((await service.status('r', id)).size, 8000);
+});
+
+test('purge removes idle sessions and staged files without a session, and keeps active ones', async () => {
+  const { driver, metadata, service } = setup();
+  const idle = await service.start('r', 'sha256');
+  await driver.createUpload('orphan-from-a-crash');
+  await new Promise((r) => setTimeout(r, 30));
+  const active = await service.start('r', 'sha256');
+  assert.equal(await service.purgeStale(20), 2);
+  assert.equal(await metadata.getUpload(idle.id), null);
+  assert.equal(await driver.uploadSize(idle.id), null);
+  assert.equal(await driver.uploadSize('orphan-from-a-crash'), null);
+  assert.equal((await service.status('r', active.id)).size, 0);
+});
