@@ -1,0 +1,42 @@
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../../config/load.js';
+import { createLogger } from '../../log/logger.js';
+import { startServer } from '../serve.js';
+
+export const serveUsage = 'wharf serve [--config FILE] [--addr HOST:PORT] [--data-dir DIR]';
+
+/** Runs until SIGTERM/SIGINT; resolves with null so main leaves the process running. */
+export async function serveCommand(args: string[]): Promise<null> {
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: 'string', short: 'c' }, addr: { type: 'string' }, 'data-dir': { type: 'string' } },
+    strict: true,
+  });
+  const overrides: { path: string[]; value: unknown }[] = [];
+  if (values.addr) overrides.push({ path: ['server', 'addr'], value: values.addr });
+  if (values['data-dir']) overrides.push({ path: ['storage', 'dataDir'], value: values['data-dir'] });
+  const config = await loadConfig({ file: values.config, overrides });
+  const log = createLogger(config.log);
+  const server = await startServer(config, log);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: finishing requests in flight');
+    server.stop().then(
+      () => {
+        log.info('stopped');
+        log.flush();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'unclean shutdown');
+        log.flush();
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  return null;
+}
