@@ -5,14 +5,14 @@ import { RegistryError } from '../oci/errors.js';
 export async function readLimitedBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
-    throw new RegistryError('PAYLOAD_TOO_LARGE', `manifest exceeds the limit of ${limit} bytes`, { limit }, { status: 413 });
+    throw new RegistryError('SIZE_INVALID', `manifest exceeds the limit of ${limit} bytes`, { limit }, { status: 413 });
   }
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of req) {
     total += (chunk as Buffer).length;
     if (total > limit) {
-      throw new RegistryError('PAYLOAD_TOO_LARGE', `manifest exceeds the limit of ${limit} bytes`, { limit }, { status: 413 });
+      throw new RegistryError('SIZE_INVALID', `manifest exceeds the limit of ${limit} bytes`, { limit }, { status: 413 });
     }
     chunks.push(chunk as Buffer);
   }

@@ -1,7 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { originOf, type EventOrigin } from '../events/event.js';
 import type { Registry } from '../registry/registry.js';
 import type { AccessController, Principal } from './access.js';
+
+/** What the access log, the metrics and events learn about a request while it is handled. */
+export interface RequestInfo {
+  readonly requestId: string;
+  /** Taken at arrival: once the response is done, req.socket may already be gone. */
+  readonly remoteAddr: string;
+  route?: string;
+  repository?: string;
+  principal?: Principal;
+}
 
 export interface RequestContext {
   readonly req: IncomingMessage;
@@ -11,10 +22,11 @@ export interface RequestContext {
   readonly log: Logger;
   readonly params: Readonly<Record<string, string>>;
   readonly query: URLSearchParams;
-  /** Set once the request is authorized; for access logs and events. */
-  principal?: Principal;
-  /** Repository the request concerned, for access logs. */
-  repository?: string;
+  readonly info: RequestInfo;
+}
+
+export function eventOrigin(ctx: RequestContext): EventOrigin {
+  return originOf(ctx.req, ctx.info.remoteAddr, ctx.info.requestId, ctx.info.principal?.name ?? null);
 }
 
 export type Handler = (ctx: RequestContext) => Promise<void>;

@@ -9,7 +9,7 @@ export function parsePage(query: URLSearchParams, maxPageSize: number): PageRequ
   const n = query.get('n');
   const last = query.get('last') ?? undefined;
   if (n === null || n === '') return { limit: maxPageSize, last };
-  if (!/^\d+$/.test(n)) throw new RegistryError('PAGINATION_NUMBER_INVALID', 'n must be a non-negative integer', { n: n.slice(0, 50) });
+  if (!/^\d+$/.test(n)) throw new RegistryError('UNSUPPORTED', 'n must be a non-negative integer', { n: n.slice(0, 50) }, { status: 400 });
   return { limit: Math.min(Number(n), maxPageSize), last };
 }
 

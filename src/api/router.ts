@@ -4,7 +4,7 @@ import { RegistryError } from '../oci/errors.js';
 import { requireName } from '../oci/names.js';
 import type { Registry } from '../registry/registry.js';
 import type { AccessController } from './access.js';
-import { sendJson, type RequestContext } from './context.js';
+import { sendJson, type RequestContext, type RequestInfo } from './context.js';
 import { routes, type Operation, type Route } from './routes.js';
 
 interface Match {
@@ -45,20 +45,21 @@ export class Router {
     private readonly access: AccessController,
   ) {}
 
-  async handle(req: IncomingMessage, res: ServerResponse, log: Logger, ctxOut: { repository?: string }): Promise<void> {
+  async handle(req: IncomingMessage, res: ServerResponse, log: Logger, info: RequestInfo): Promise<void> {
     try {
-      await this.dispatch(req, res, log, ctxOut);
+      await this.dispatch(req, res, log, info);
     } catch (err) {
       this.fail(req, res, log, err);
     }
   }
 
-  private async dispatch(req: IncomingMessage, res: ServerResponse, log: Logger, ctxOut: { repository?: string }): Promise<void> {
+  private async dispatch(req: IncomingMessage, res: ServerResponse, log: Logger, info: RequestInfo): Promise<void> {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const found = match(path);
-    if (!found) throw new RegistryError('NAME_UNKNOWN', 'no such endpoint', { path: path.slice(0, 200) }, { status: 404 });
+    if (!found) throw new RegistryError('UNSUPPORTED', 'no such endpoint', { path: path.slice(0, 200) }, { status: 404 });
+    info.route = found.route.name;
     const operation: Operation | undefined = found.route.methods[req.method ?? ''];
     if (!operation) {
       throw new RegistryError('UNSUPPORTED', `method ${req.method} not allowed here`, undefined, {
@@ -66,7 +67,7 @@ export class Router {
       });
     }
     const params = decodeParams(found.params);
-    if (params.name !== undefined) ctxOut.repository = requireName(params.name);
+    if (params.name !== undefined) info.repository = requireName(params.name);
     if (operation.action === 'delete' && !this.registry.config.registry.deleteEnabled) {
       throw new RegistryError('UNSUPPORTED', 'deletes are disabled on this registry');
     }
@@ -78,8 +79,9 @@ export class Router {
       log,
       params,
       query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
+      info,
     };
-    ctx.principal = await this.access.authorize(req, { repository: params.name ?? null, action: operation.action });
+    info.principal = await this.access.authorize(req, { repository: params.name ?? null, action: operation.action });
     if (!operation.upload) {
       await operation.handler(ctx);
       return;
@@ -88,10 +90,12 @@ export class Router {
       throw new RegistryError('TOOMANYREQUESTS', 'too many concurrent uploads; retry later', undefined, { headers: { 'Retry-After': '1' } });
     }
     this.uploadsInFlight++;
+    this.registry.metrics.uploadsInProgress.inc();
     try {
       await operation.handler(ctx);
     } finally {
       this.uploadsInFlight--;
+      this.registry.metrics.uploadsInProgress.dec();
     }
   }
 

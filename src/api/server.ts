@@ -2,8 +2,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { handleHealth } from '../health/endpoints.js';
+import type { HealthMonitor } from '../health/monitor.js';
 import type { Registry } from '../registry/registry.js';
 import { openAccess, type AccessController } from './access.js';
+import type { RequestInfo } from './context.js';
 import { Router } from './router.js';
 
 export interface ApiServer {
@@ -13,39 +16,57 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-export function createApiServer(registry: Registry, log: Logger, access: AccessController = openAccess): ApiServer {
+function ignoreStreamError(): void {}
+
+export function createApiServer(registry: Registry, log: Logger, health: HealthMonitor, access: AccessController = openAccess): ApiServer {
   const router = new Router(registry, access);
+  const { metrics } = registry;
   const config = registry.config.server;
   let inFlight = 0;
   let drained: (() => void) | null = null;
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
-    const requestId = (typeof req.headers['x-request-id'] === 'string' && /^[\w.-]{1,100}$/.test(req.headers['x-request-id'])
-      ? req.headers['x-request-id']
-      : randomUUID());
+    // A client that hangs up makes req emit 'error' ('aborted'), even after the handler stopped reading it; the
+    // handler's own stream plumbing sees the failure, so an unheard event must not take the process down.
+    req.on('error', ignoreStreamError);
+    res.on('error', ignoreStreamError);
+    const clientId = req.headers['x-request-id'];
+    const requestId = typeof clientId === 'string' && /^[\w.-]{1,100}$/.test(clientId) ? clientId : randomUUID();
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
     res.setHeader('X-Request-Id', requestId);
+    if (handleHealth(req, res, health)) return;
     const reqLog = log.child({ requestId });
-    const ctxOut: { repository?: string } = {};
+    const info: RequestInfo = { requestId, remoteAddr: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}` };
     inFlight++;
     res.once('close', () => {
       inFlight--;
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = info.route ?? 'unmatched';
+      const bytesIn = Number(req.headers['content-length'] ?? 0);
+      const bytesOut = Number(res.getHeader('content-length') ?? 0);
+      metrics.httpRequests.inc({ route, method: req.method, status: res.statusCode });
+      metrics.httpDuration.observe({ route, method: req.method }, seconds);
+      if (bytesIn > 0) metrics.bytesReceived.inc({ route }, bytesIn);
+      if (bytesOut > 0 && req.method !== 'HEAD') metrics.bytesSent.inc({ route }, bytesOut);
       reqLog.info(
         {
           method: req.method,
           path: req.url?.split('?')[0]?.slice(0, 300),
+          route,
           status: res.statusCode,
-          durationMs: Number(process.hrtime.bigint() - started) / 1e6,
-          bytesIn: Number(req.headers['content-length'] ?? 0),
-          bytesOut: Number(res.getHeader('content-length') ?? 0),
-          repository: ctxOut.repository,
+          durationMs: Math.round(seconds * 1e6) / 1e3,
+          bytesIn,
+          bytesOut,
+          repository: info.repository,
+          user: info.principal?.name ?? undefined,
+          remoteAddr: info.remoteAddr,
         },
         'request',
       );
       if (inFlight === 0 && drained) drained();
     });
-    void router.handle(req, res, reqLog, ctxOut);
+    void router.handle(req, res, reqLog, info);
   };
 
   const server = createServer({ headersTimeout: config.headersTimeout, requestTimeout: 0, keepAliveTimeout: config.keepAliveTimeout }, onRequest);

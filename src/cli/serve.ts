@@ -1,9 +1,12 @@
 import type { Logger } from 'pino';
 import { createApiServer } from '../api/server.js';
 import type { Config } from '../config/schema.js';
+import { WebhookDispatcher } from '../events/dispatcher.js';
+import { HealthMonitor, metadataCheck, storageCheck } from '../health/monitor.js';
+import { startMetricsServer } from '../metrics/server.js';
 import { openRegistry } from '../registry/registry.js';
 
-function splitAddr(addr: string): { host: string; port: number } {
+export function splitAddr(addr: string): { host: string; port: number } {
   const i = addr.lastIndexOf(':');
   const host = addr.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0';
   return { host, port: Number(addr.slice(i + 1)) };
@@ -12,29 +15,47 @@ function splitAddr(addr: string): { host: string; port: number } {
 export interface RunningServer {
   readonly port: number;
   readonly host: string;
+  /** 0 when metrics are disabled. */
+  readonly metricsPort: number;
   stop(): Promise<void>;
 }
 
-/** Opens storage, listens, and returns a handle that shuts down in order: HTTP first, then the stores. */
+/** Opens storage, starts the background workers, listens; stop() shuts down in reverse order. */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const registry = openRegistry(config, log);
-  const api = createApiServer(registry, log);
-  const { host, port } = splitAddr(config.server.addr);
-  let bound;
+  const health = new HealthMonitor(
+    { storage: storageCheck(registry.driver), metadata: metadataCheck(registry.metadata) },
+    config.health,
+    log,
+  );
+  const webhooks = new WebhookDispatcher({ ...config.webhooks }, registry.metadata, log, registry.metrics);
+  const api = createApiServer(registry, log, health);
+  const stops: (() => Promise<void>)[] = [() => registry.close()];
+  let metricsPort = 0;
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop();
+  };
   try {
-    bound = await api.listen(host, port);
+    await health.start();
+    stops.push(async () => health.stop());
+    if (config.metrics.enabled) {
+      const metricsServer = await startMetricsServer(config.metrics.addr, registry.metrics, health, log);
+      stops.push(() => metricsServer.close());
+      metricsPort = metricsServer.port;
+    }
+    webhooks.start();
+    stops.push(() => webhooks.stop());
+    const { host, port } = splitAddr(config.server.addr);
+    const bound = await api.listen(host, port);
+    stops.push(() => api.close());
+    log.info(
+      { addr: `${bound.host}:${bound.port}`, metricsPort, dataDir: config.storage.dataDir, storage: registry.driver.name, metadata: registry.metadata.name },
+      'wharf listening',
+    );
+    void registry.purgeUploads();
+    return { host: bound.host, port: bound.port, metricsPort, stop: stopAll };
   } catch (err) {
-    await registry.close();
+    await stopAll();
     throw err;
   }
-  log.info({ addr: `${bound.host}:${bound.port}`, dataDir: config.storage.dataDir, storage: registry.driver.name, metadata: registry.metadata.name }, 'wharf listening');
-  void registry.purgeUploads();
-  return {
-    host: bound.host,
-    port: bound.port,
-    async stop() {
-      await api.close();
-      await registry.close();
-    },
-  };
 }

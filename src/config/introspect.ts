@@ -4,7 +4,7 @@ import { configSchema } from './schema.js';
 
 export interface ConfigLeaf {
   readonly path: string[];
-  readonly type: 'string' | 'number' | 'boolean' | 'duration' | 'enum';
+  readonly type: 'string' | 'number' | 'boolean' | 'duration' | 'enum' | 'list';
   readonly values?: readonly string[];
   readonly fallback?: unknown;
   readonly description: string;
@@ -52,6 +52,7 @@ export function configLeaves(schema: z.ZodType = configSchema, path: string[] = 
   if (kind === 'duration') return [{ ...base, type: 'duration' }];
   if (def.type === 'enum') return [{ ...base, type: 'enum', values: Object.values(def.entries!) }];
   if (def.type === 'string' || def.type === 'number' || def.type === 'boolean') return [{ ...base, type: def.type }];
+  if (def.type === 'array') return [{ ...base, type: 'list' }];
   throw new Error(`config schema: unsupported type ${def.type} at ${path.join('.')}`);
 }
 

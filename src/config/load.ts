@@ -26,12 +26,19 @@ function setPath(tree: Tree, path: readonly string[], value: unknown): void {
 }
 
 function envValue(raw: string, type: string): unknown {
+  if (type === 'list') {
+    try {
+      return JSON.parse(raw) as unknown;
+    } catch {
+      return raw;
+    }
+  }
   if (type === 'boolean') return raw === 'true' ? true : raw === 'false' ? false : raw;
   if (type === 'number') return raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
   return raw;
 }
 
-/** Overrides from WHARF_SECTION__KEY variables, e.g. WHARF_SERVER__ADDR, WHARF_REGISTRY__DELETE_ENABLED. */
+/** Overrides from WHARF_SECTION__KEY variables, e.g. WHARF_SERVER__ADDR, WHARF_REGISTRY__DELETE_ENABLED; lists as JSON. */
 export function applyEnv(tree: Tree, env: NodeJS.ProcessEnv): void {
   for (const leaf of configLeaves()) {
     const raw = env[envName(leaf.path)];

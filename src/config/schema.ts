@@ -1,6 +1,7 @@
 // The one description of Wharf's configuration: defaults, validation and the README's reference all come from here.
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { webhooksConfigSchema } from '../events/config.js';
 
 const hostPort = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/;
 
@@ -58,6 +59,16 @@ export const configSchema = section({
     uploadPurgeInterval: duration('15m').describe('How often abandoned upload sessions are looked for.'),
     maxPageSize: positiveInt(1000).describe('Largest `n` served by tag and catalog listings.'),
   }).describe('Registry API behaviour and limits.'),
+  metrics: section({
+    enabled: z.boolean().default(true).describe('Serve Prometheus metrics (and /healthz, /readyz) on a separate listener.'),
+    addr: z.string().regex(hostPort, 'expected HOST:PORT').default('127.0.0.1:5001').describe('Metrics listener; loopback by default so it is not public.'),
+  }).describe('Prometheus metrics.'),
+  health: section({
+    interval: duration('10s').describe('How often readiness checks (storage write/read/delete, metadata query) run.'),
+    timeout: duration('5s').describe('A check that takes longer has failed.'),
+    failureThreshold: positiveInt(3).describe('Consecutive failures of one check that make /readyz answer 503.'),
+  }).describe('Health checks.'),
+  webhooks: webhooksConfigSchema.describe('Event notifications, delivered from a durable outbox.'),
   log: section({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Minimum level logged.'),
     format: z.enum(['json', 'text']).default('json').describe('JSON lines, or human-readable text.'),

@@ -58,4 +58,23 @@ export const migrations: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX uploads_by_updated ON uploads(updated_at);
   `,
+  `
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    repository TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE deliveries (
+    endpoint TEXT NOT NULL,
+    event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+    repository TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'dead')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error TEXT,
+    PRIMARY KEY (endpoint, event_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX deliveries_queue ON deliveries(endpoint, status, repository, event_id);
+  `,
 ];

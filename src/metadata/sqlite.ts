@@ -4,6 +4,10 @@ import { dirname } from 'node:path';
 import { migrations } from './sqlite-schema.js';
 import type {
   BlobRecord,
+  Delivery,
+  DeliveryStats,
+  OutboxEvent,
+  StoreStats,
   ManifestRecord,
   ManifestReference,
   ManifestWrite,
@@ -41,6 +45,28 @@ interface ReferrerRow {
   size: number;
   artifact_type: string | null;
   annotations: string | null;
+}
+
+interface DeliveryRow {
+  event_id: number;
+  endpoint: string;
+  repository: string;
+  payload: string;
+  attempts: number;
+  last_error: string | null;
+  created_at: number;
+}
+
+function toDelivery(row: DeliveryRow): Delivery {
+  return {
+    eventId: row.event_id,
+    endpoint: row.endpoint,
+    repository: row.repository,
+    payload: row.payload,
+    attempts: row.attempts,
+    lastError: row.last_error,
+    createdAt: row.created_at,
+  };
 }
 
 interface UploadRow {
@@ -128,6 +154,40 @@ export class SqliteMetadataStore implements MetadataStore {
       deleteUpload: db.prepare('DELETE FROM uploads WHERE id = ?'),
       staleUploads: db.prepare<[number, number], UploadRow>('SELECT * FROM uploads WHERE updated_at < ? ORDER BY updated_at LIMIT ?'),
       countUploads: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM uploads'),
+      stats: db.prepare<[], StoreStats>(
+        `SELECT (SELECT count(*) FROM repositories) AS repositories, (SELECT count(*) FROM manifests) AS manifests,
+                (SELECT count(*) FROM blobs) AS blobs, (SELECT coalesce(sum(size), 0) FROM blobs) AS blobBytes`,
+      ),
+      insertEvent: db.prepare<[string, string, number], { id: number }>(
+        'INSERT INTO events (repository, payload, created_at) VALUES (?, ?, ?) RETURNING id',
+      ),
+      insertDelivery: db.prepare(
+        "INSERT INTO deliveries (endpoint, event_id, repository, status, next_attempt_at) VALUES (?, ?, ?, 'pending', ?)",
+      ),
+      dueDeliveries: db.prepare<[string, number, number], DeliveryRow>(
+        `SELECT d.event_id, d.endpoint, d.repository, e.payload, d.attempts, d.last_error, e.created_at
+         FROM deliveries d JOIN events e ON e.id = d.event_id
+         WHERE d.endpoint = ? AND d.status = 'pending' AND d.next_attempt_at <= ?
+           AND d.event_id = (SELECT min(h.event_id) FROM deliveries h
+                             WHERE h.endpoint = d.endpoint AND h.status = 'pending' AND h.repository = d.repository)
+         ORDER BY d.event_id LIMIT ?`,
+      ),
+      deleteDelivery: db.prepare('DELETE FROM deliveries WHERE endpoint = ? AND event_id = ?'),
+      deleteEventIfDone: db.prepare('DELETE FROM events WHERE id = ? AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = ?)'),
+      failDelivery: db.prepare(
+        'UPDATE deliveries SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, status = ? WHERE endpoint = ? AND event_id = ?',
+      ),
+      deliveryStats: db.prepare<[], { endpoint: string; pending: number; dead: number }>(
+        `SELECT endpoint, sum(status = 'pending') AS pending, sum(status = 'dead') AS dead FROM deliveries GROUP BY endpoint ORDER BY endpoint`,
+      ),
+      deadDeliveries: db.prepare<[string | null, string | null, number], DeliveryRow>(
+        `SELECT d.event_id, d.endpoint, d.repository, e.payload, d.attempts, d.last_error, e.created_at
+         FROM deliveries d JOIN events e ON e.id = d.event_id
+         WHERE d.status = 'dead' AND (? IS NULL OR d.endpoint = ?) ORDER BY d.event_id LIMIT ?`,
+      ),
+      requeueDead: db.prepare(
+        "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE status = 'dead' AND (? IS NULL OR endpoint = ?)",
+      ),
     };
   }
 
@@ -138,6 +198,14 @@ export class SqliteMetadataStore implements MetadataStore {
         this.db.exec(migrations[version]!);
         this.db.pragma(`user_version = ${version + 1}`);
       })();
+    }
+  }
+
+  private recordEvents(events: readonly OutboxEvent[] | undefined, now: number): void {
+    for (const event of events ?? []) {
+      if (event.endpoints.length === 0) continue;
+      const { id } = this.stmt.insertEvent.get(event.repository, event.payload, now)!;
+      for (const endpoint of event.endpoints) this.stmt.insertDelivery.run(endpoint, id, event.repository, now);
     }
   }
 
@@ -174,20 +242,25 @@ export class SqliteMetadataStore implements MetadataStore {
     })();
   }
 
-  async linkBlob(repository: string, digest: string): Promise<boolean> {
+  async linkBlob(repository: string, digest: string, events?: readonly OutboxEvent[]): Promise<boolean> {
     return this.db.transaction(() => {
       if (!this.stmt.getBlob.get(digest)) return false;
       const now = Date.now();
       this.stmt.linkBlob.run(this.ensureRepository(repository, now), digest, now);
+      this.recordEvents(events, now);
       return true;
     })();
   }
 
-  async unlinkBlob(repository: string, digest: string): Promise<boolean> {
-    return this.stmt.unlinkBlob.run(repository, digest).changes > 0;
+  async unlinkBlob(repository: string, digest: string, events?: readonly OutboxEvent[]): Promise<boolean> {
+    return this.db.transaction(() => {
+      const removed = this.stmt.unlinkBlob.run(repository, digest).changes > 0;
+      if (removed) this.recordEvents(events, Date.now());
+      return removed;
+    })();
   }
 
-  async putManifest(m: ManifestWrite): Promise<ManifestWriteResult> {
+  async putManifest(m: ManifestWrite, events?: readonly OutboxEvent[]): Promise<ManifestWriteResult> {
     return this.db.transaction((): ManifestWriteResult => {
       const now = Date.now();
       const repoId = this.ensureRepository(m.repository, now);
@@ -212,6 +285,7 @@ export class SqliteMetadataStore implements MetadataStore {
       for (const digest of m.blobs) this.stmt.insertReference.run(manifestId, digest, 'blob');
       for (const digest of m.manifests) this.stmt.insertReference.run(manifestId, digest, 'manifest');
       for (const tag of m.tags) this.stmt.upsertTag.run(repoId, tag, m.digest, now);
+      this.recordEvents(events, now);
       return { ok: true };
     })();
   }
@@ -232,15 +306,21 @@ export class SqliteMetadataStore implements MetadataStore {
     };
   }
 
-  async deleteManifest(repository: string, digest: string): Promise<boolean> {
+  async deleteManifest(repository: string, digest: string, events?: readonly OutboxEvent[]): Promise<boolean> {
     return this.db.transaction(() => {
       this.stmt.deleteTagsOf.run(repository, digest);
-      return this.stmt.deleteManifest.run(repository, digest).changes > 0;
+      const removed = this.stmt.deleteManifest.run(repository, digest).changes > 0;
+      if (removed) this.recordEvents(events, Date.now());
+      return removed;
     })();
   }
 
-  async deleteTag(repository: string, tag: string): Promise<boolean> {
-    return this.stmt.deleteTag.run(repository, tag).changes > 0;
+  async deleteTag(repository: string, tag: string, events?: readonly OutboxEvent[]): Promise<boolean> {
+    return this.db.transaction(() => {
+      const removed = this.stmt.deleteTag.run(repository, tag).changes > 0;
+      if (removed) this.recordEvents(events, Date.now());
+      return removed;
+    })();
   }
 
   async listTags(repository: string, page: Page): Promise<string[] | null> {
@@ -299,5 +379,40 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async countUploads(): Promise<number> {
     return this.stmt.countUploads.get()!.n;
+  }
+
+  async stats(): Promise<StoreStats> {
+    return this.stmt.stats.get()!;
+  }
+
+  async appendEvents(events: readonly OutboxEvent[]): Promise<void> {
+    this.db.transaction(() => this.recordEvents(events, Date.now()))();
+  }
+
+  async dueDeliveries(endpoint: string, now: number, limit: number): Promise<Delivery[]> {
+    return this.stmt.dueDeliveries.all(endpoint, now, limit).map(toDelivery);
+  }
+
+  async markDelivered(endpoint: string, eventId: number): Promise<void> {
+    this.db.transaction(() => {
+      this.stmt.deleteDelivery.run(endpoint, eventId);
+      this.stmt.deleteEventIfDone.run(eventId, eventId);
+    })();
+  }
+
+  async markFailed(endpoint: string, eventId: number, error: string, nextAttemptAt: number | null): Promise<void> {
+    this.stmt.failDelivery.run(error.slice(0, 1000), nextAttemptAt ?? 0, nextAttemptAt === null ? 'dead' : 'pending', endpoint, eventId);
+  }
+
+  async deliveryStats(): Promise<DeliveryStats[]> {
+    return this.stmt.deliveryStats.all();
+  }
+
+  async listDeadDeliveries(endpoint: string | null, limit: number): Promise<Delivery[]> {
+    return this.stmt.deadDeliveries.all(endpoint, endpoint, limit).map(toDelivery);
+  }
+
+  async requeueDead(endpoint: string | null): Promise<number> {
+    return this.stmt.requeueDead.run(Date.now(), endpoint, endpoint).changes;
   }
 }

@@ -69,6 +69,38 @@ export interface PullRecord {
   readonly at: number;
 }
 
+/** An event to deliver, recorded in the same transaction as the change it describes (the durable outbox). */
+export interface OutboxEvent {
+  readonly repository: string;
+  /** The serialised event; each endpoint formats it on delivery. */
+  readonly payload: string;
+  /** Endpoints (by name) that want it; nothing is recorded when empty. */
+  readonly endpoints: readonly string[];
+}
+
+export interface Delivery {
+  readonly eventId: number;
+  readonly endpoint: string;
+  readonly repository: string;
+  readonly payload: string;
+  readonly attempts: number;
+  readonly lastError: string | null;
+  readonly createdAt: number;
+}
+
+export interface DeliveryStats {
+  readonly endpoint: string;
+  readonly pending: number;
+  readonly dead: number;
+}
+
+export interface StoreStats {
+  readonly repositories: number;
+  readonly manifests: number;
+  readonly blobs: number;
+  readonly blobBytes: number;
+}
+
 export interface MetadataStore {
   readonly name: string;
   close(): Promise<void>;
@@ -81,15 +113,15 @@ export interface MetadataStore {
   /** Records a verified blob, links it to the repository and ends the upload session, in one transaction. */
   commitBlob(repository: string, blob: { digest: string; size: number }, uploadId?: string): Promise<void>;
   /** Links an existing blob (cross-repository mount); false when the blob is unknown. */
-  linkBlob(repository: string, digest: string): Promise<boolean>;
-  unlinkBlob(repository: string, digest: string): Promise<boolean>;
+  linkBlob(repository: string, digest: string, events?: readonly OutboxEvent[]): Promise<boolean>;
+  unlinkBlob(repository: string, digest: string, events?: readonly OutboxEvent[]): Promise<boolean>;
 
-  // Manifests and tags
-  putManifest(manifest: ManifestWrite): Promise<ManifestWriteResult>;
+  // Manifests and tags. Events are recorded only when the change happens.
+  putManifest(manifest: ManifestWrite, events?: readonly OutboxEvent[]): Promise<ManifestWriteResult>;
   getManifest(repository: string, reference: ManifestReference): Promise<ManifestRecord | null>;
   /** Removes the manifest and every tag pointing at it. */
-  deleteManifest(repository: string, digest: string): Promise<boolean>;
-  deleteTag(repository: string, tag: string): Promise<boolean>;
+  deleteManifest(repository: string, digest: string, events?: readonly OutboxEvent[]): Promise<boolean>;
+  deleteTag(repository: string, tag: string, events?: readonly OutboxEvent[]): Promise<boolean>;
   /** null when the repository does not exist. */
   listTags(repository: string, page: Page): Promise<string[] | null>;
   listRepositories(page: Page): Promise<string[]>;
@@ -103,4 +135,18 @@ export interface MetadataStore {
   deleteUpload(id: string): Promise<void>;
   listUploadsUpdatedBefore(time: number, limit: number): Promise<UploadRecord[]>;
   countUploads(): Promise<number>;
+
+  stats(): Promise<StoreStats>;
+
+  // Event outbox: per endpoint, one queue per repository, delivered in order.
+  appendEvents(events: readonly OutboxEvent[]): Promise<void>;
+  /** The oldest undelivered event of each repository for the endpoint, if due by `now`. */
+  dueDeliveries(endpoint: string, now: number, limit: number): Promise<Delivery[]>;
+  markDelivered(endpoint: string, eventId: number): Promise<void>;
+  /** Schedules a retry at nextAttemptAt, or dead-letters the delivery when it is null. */
+  markFailed(endpoint: string, eventId: number, error: string, nextAttemptAt: number | null): Promise<void>;
+  deliveryStats(): Promise<DeliveryStats[]>;
+  listDeadDeliveries(endpoint: string | null, limit: number): Promise<Delivery[]>;
+  /** Puts dead-lettered deliveries back in their queues; returns how many. */
+  requeueDead(endpoint: string | null): Promise<number>;
 }

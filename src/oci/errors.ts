@@ -1,5 +1,6 @@
-// The error codes of the OCI distribution spec, each with the HTTP status the spec (or Distribution, where the
-// spec is silent) pairs it with.
+// The error codes of the OCI distribution spec, each with the HTTP status it usually comes with. Clients only
+// know these codes, so situations the table lacks (an out-of-order chunk, an oversized manifest) reuse the nearest
+// code with the status the spec prescribes for the situation.
 export const errorStatus = {
   BLOB_UNKNOWN: 404,
   BLOB_UPLOAD_INVALID: 400,
@@ -16,9 +17,6 @@ export const errorStatus = {
   DENIED: 403,
   UNSUPPORTED: 405,
   TOOMANYREQUESTS: 429,
-  RANGE_INVALID: 416,
-  PAYLOAD_TOO_LARGE: 413,
-  PAGINATION_NUMBER_INVALID: 400,
   UNAVAILABLE: 503,
 } as const;
 

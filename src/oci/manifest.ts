@@ -111,7 +111,8 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
     if (mediaType === mediaTypes.dockerManifest && layers.length === 0) throw invalid('a Docker image manifest needs at least one layer');
     // Non-distributable (foreign) layers live elsewhere: the registry never had them, so it cannot require them.
     const blobs = [config, ...layers].filter((d) => !(d.urls && d.urls.length > 0)).map((d) => d.digest);
-    const artifactType = declaredArtifactType ?? (config.mediaType === mediaTypes.ociEmpty ? null : config.mediaType);
+    // The referrers API reports config.mediaType when a manifest declares no artifactType, even the empty config.
+    const artifactType = declaredArtifactType ?? config.mediaType;
     return { mediaType, artifactType, subject, annotations, blobs: [...new Set(blobs)], manifests: [] };
   }
   if (indexManifestTypes.has(mediaType)) {

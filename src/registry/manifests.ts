@@ -3,7 +3,9 @@ import { RegistryError } from '../oci/errors.js';
 import { parseManifest } from '../oci/manifest.js';
 import { mediaTypes } from '../oci/media-types.js';
 import { requireTag } from '../oci/names.js';
-import type { ManifestRecord, MetadataStore, ReferrerRecord } from '../metadata/store.js';
+import type { ManifestRecord, MetadataStore, OutboxEvent, ReferrerRecord } from '../metadata/store.js';
+import type { EventOrigin } from '../events/event.js';
+import type { EventRecorder } from '../events/recorder.js';
 
 export interface PushedManifest {
   readonly digest: string;
@@ -24,9 +26,19 @@ export function parseReference(value: string): Reference {
 }
 
 export class ManifestService {
-  constructor(private readonly metadata: MetadataStore) {}
+  constructor(
+    private readonly metadata: MetadataStore,
+    private readonly events: EventRecorder,
+  ) {}
 
-  async push(repository: string, reference: Reference, body: Buffer, contentType: string | undefined, extraTags: readonly string[]): Promise<PushedManifest> {
+  async push(
+    repository: string,
+    reference: Reference,
+    body: Buffer,
+    contentType: string | undefined,
+    extraTags: readonly string[],
+    origin?: EventOrigin,
+  ): Promise<PushedManifest> {
     const parsed = parseManifest(body, contentType);
     let digest: string;
     if ('digest' in reference) {
@@ -42,6 +54,9 @@ export class ManifestService {
       digest = digestOf(body);
     }
     const tags = [...new Set([...('tag' in reference ? [reference.tag] : []), ...extraTags.map(requireTag)])];
+    const target = { repository, digest, mediaType: parsed.mediaType, size: body.length };
+    // One push event per tag, as Distribution sends them; one untagged event for a push by digest.
+    const events: OutboxEvent[] = (tags.length ? tags : [undefined]).flatMap((tag) => this.events.events('push', { ...target, tag }, origin));
     const result = await this.metadata.putManifest({
       repository,
       digest,
@@ -53,7 +68,7 @@ export class ManifestService {
       blobs: parsed.blobs,
       manifests: parsed.manifests,
       tags,
-    });
+    }, events);
     if (!result.ok) {
       const missing = result.missingBlob ?? result.missingManifest;
       throw new RegistryError(
@@ -73,9 +88,24 @@ export class ManifestService {
     return record;
   }
 
-  async delete(repository: string, reference: Reference): Promise<void> {
-    const deleted =
-      'tag' in reference ? await this.metadata.deleteTag(repository, reference.tag) : await this.metadata.deleteManifest(repository, reference.digest);
+  /** Pull events cost a write, so they are recorded only when some endpoint subscribes to pulls. */
+  async recordPull(record: ManifestRecord, reference: Reference, origin: EventOrigin): Promise<void> {
+    if (!this.events.wants('pull')) return;
+    const tag = 'tag' in reference ? reference.tag : undefined;
+    const target = { repository: record.repository, digest: record.digest, mediaType: record.mediaType, size: record.size, tag };
+    await this.metadata.appendEvents(this.events.events('pull', target, origin));
+  }
+
+  async delete(repository: string, reference: Reference, origin?: EventOrigin): Promise<void> {
+    let deleted: boolean;
+    if ('tag' in reference) {
+      const current = await this.metadata.getManifest(repository, reference);
+      const target = { repository, digest: current?.digest ?? '', mediaType: current?.mediaType, tag: reference.tag };
+      deleted = current !== null && (await this.metadata.deleteTag(repository, reference.tag, this.events.events('delete', target, origin)));
+    } else {
+      const events = this.events.events('delete', { repository, digest: reference.digest }, origin);
+      deleted = await this.metadata.deleteManifest(repository, reference.digest, events);
+    }
     if (!deleted) throw new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown', reference);
   }
 

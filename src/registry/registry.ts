@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import { EventRecorder } from '../events/recorder.js';
+import { Metrics } from '../metrics/metrics.js';
 import type { MetadataStore } from '../metadata/store.js';
 import { SqliteMetadataStore } from '../metadata/sqlite.js';
 import type { BlobDriver } from '../storage/driver.js';
@@ -13,6 +15,8 @@ export class Registry {
   readonly uploads: UploadService;
   readonly manifests: ManifestService;
   readonly pulls: PullRecorder;
+  readonly events: EventRecorder;
+  readonly metrics: Metrics;
   private readonly purgeTimer: NodeJS.Timeout;
 
   constructor(
@@ -21,8 +25,10 @@ export class Registry {
     readonly metadata: MetadataStore,
     readonly log: Logger,
   ) {
+    this.metrics = new Metrics(metadata);
+    this.events = new EventRecorder(config.webhooks.endpoints);
     this.uploads = new UploadService(driver, metadata, log);
-    this.manifests = new ManifestService(metadata);
+    this.manifests = new ManifestService(metadata, this.events);
     this.pulls = new PullRecorder(metadata, log);
     this.purgeTimer = setInterval(() => void this.purgeUploads(), config.registry.uploadPurgeInterval);
     this.purgeTimer.unref();
@@ -30,7 +36,7 @@ export class Registry {
 
   async purgeUploads(): Promise<void> {
     try {
-      await this.uploads.purgeStale(this.config.registry.uploadSessionMaxAge);
+      this.metrics.uploadSessionsPurged.inc(await this.uploads.purgeStale(this.config.registry.uploadSessionMaxAge));
     } catch (err) {
       this.log.error({ err }, 'purging upload sessions failed');
     }

@@ -1,5 +1,5 @@
 import { randomUUID, type Hash } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
+import { finished, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { newHash, type DigestAlgorithm, type ParsedDigest } from '../oci/digest.js';
@@ -41,11 +41,15 @@ function hashingTap(state: HashState): Transform {
   });
 }
 
-/** body piped into tap, with the body's failure (or a client that hung up mid-body) failing tap too. */
+/**
+ * body piped into tap, with the body's failure failing tap too. finished() also reports a client that hung up
+ * before we got here (the body closed while we awaited storage), which a 'close' listener added now would miss.
+ */
 function through(body: Readable, tap: Transform): Transform {
-  body.once('error', (err) => tap.destroy(err));
-  body.once('close', () => {
-    if (!body.readableEnded) tap.destroy(new Error('request body ended early'));
+  // tap may fail before the storage driver's pipeline listens to it; the pipeline still sees tap.errored.
+  tap.on('error', () => undefined);
+  finished(body, { writable: false }, (err) => {
+    if (err) tap.destroy(err);
   });
   return body.pipe(tap);
 }
@@ -112,7 +116,8 @@ export class UploadService {
   private async appendLocked(id: string, algorithm: DigestAlgorithm, body: Readable, range?: ChunkRange): Promise<number> {
     const size = await this.stagedSize(id);
     if (range && range.start !== size) {
-      throw new RegistryError('RANGE_INVALID', `chunk must start at offset ${size}`, { expected: size, got: range.start }, {
+      throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk must start at offset ${size}`, { expected: size, got: range.start }, {
+        status: 416,
         headers: { Range: `0-${Math.max(size - 1, 0)}`, 'Docker-Upload-UUID': id },
       });
     }
@@ -123,7 +128,8 @@ export class UploadService {
       // Part of the chunk may be staged and hashed: let the next request rebuild the hash from what is staged.
       this.hashes.delete(id);
       if (err instanceof OffsetMismatchError) {
-        throw new RegistryError('RANGE_INVALID', `chunk must start at offset ${err.actual}`, undefined, {
+        throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk must start at offset ${err.actual}`, undefined, {
+          status: 416,
           headers: { Range: `0-${Math.max(err.actual - 1, 0)}` },
         });
       }

@@ -122,7 +122,9 @@ export async function startWharf(opts: WharfOptions = {}): Promise<RunningRegist
     args.push('--config', file);
   }
   args.push(...(opts.args ?? []));
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Several registries run side by side in tests: the metrics listener takes a free port unless told otherwise.
+  const env = { WHARF_METRICS__ADDR: '127.0.0.1:0', ...process.env, ...opts.env };
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const url = `http://127.0.0.1:${port}`;
   const reg = track('wharf', child, url, `127.0.0.1:${port}`, dataDir, async () => {
     if (configDir) await rm(configDir, { recursive: true, force: true });

@@ -12,6 +12,8 @@ type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]>
 export interface TestServer {
   readonly url: string;
   readonly dataDir: string;
+  /** http://127.0.0.1:PORT of the metrics listener (/metrics, /healthz, /readyz). */
+  readonly metricsUrl: string;
   close(): Promise<void>;
 }
 
@@ -21,6 +23,7 @@ export async function startTestServer(overrides: DeepPartial<ConfigInput> = {}):
     ...overrides,
     server: { ...overrides.server, addr: '127.0.0.1:0' },
     storage: { ...overrides.storage, dataDir },
+    metrics: { ...overrides.metrics, addr: '127.0.0.1:0' },
     log: { level: process.env.WHARF_TEST_LOG ?? 'silent', ...overrides.log },
   };
   const config = resolvePaths(validateConfig(input, 'test'));
@@ -28,6 +31,7 @@ export async function startTestServer(overrides: DeepPartial<ConfigInput> = {}):
   return {
     url: `http://127.0.0.1:${server.port}`,
     dataDir,
+    metricsUrl: `http://127.0.0.1:${server.metricsPort}`,
     async close() {
       await server.stop();
       await rm(dataDir, { recursive: true, force: true });

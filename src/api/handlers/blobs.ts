@@ -3,7 +3,7 @@ import { requireDigest } from '../../oci/digest.js';
 import { RegistryError } from '../../oci/errors.js';
 import { NotFoundError } from '../../storage/driver.js';
 import { blobKey } from '../../storage/paths.js';
-import { send, type Handler } from '../context.js';
+import { eventOrigin, send, type Handler } from '../context.js';
 import { parseRange } from '../range.js';
 
 function blobUnknown(digest: string): RegistryError {
@@ -52,9 +52,11 @@ export const getBlob: Handler = async ({ req, res, registry, params, log }) => {
   await pipeline(stream, res);
 };
 
-export const deleteBlob: Handler = async ({ res, registry, params }) => {
+export const deleteBlob: Handler = async (ctx) => {
+  const { res, registry, params } = ctx;
   const digest = params.digest!;
   requireDigest(digest);
-  if (!(await registry.metadata.unlinkBlob(params.name!, digest))) throw blobUnknown(digest);
+  const events = registry.events.events('delete', { repository: params.name!, digest, mediaType: 'application/octet-stream' }, eventOrigin(ctx));
+  if (!(await registry.metadata.unlinkBlob(params.name!, digest, events))) throw blobUnknown(digest);
   send(res, 202, { 'Docker-Content-Digest': digest });
 };

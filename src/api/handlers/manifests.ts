@@ -3,7 +3,7 @@ import { RegistryError } from '../../oci/errors.js';
 import { isManifestMediaType } from '../../oci/media-types.js';
 import { parseReference } from '../../registry/manifests.js';
 import { readLimitedBody } from '../body.js';
-import { send, type Handler } from '../context.js';
+import { eventOrigin, send, type Handler } from '../context.js';
 import { locationFor } from '../urls.js';
 
 /**
@@ -19,7 +19,8 @@ function acceptable(req: IncomingMessage, mediaType: string): boolean {
   return manifestTypes.length === 0 || manifestTypes.includes(mediaType);
 }
 
-export const getManifest: Handler = async ({ req, res, registry, params }) => {
+export const getManifest: Handler = async (ctx) => {
+  const { req, res, registry, params, log } = ctx;
   const name = params.name!;
   const reference = parseReference(params.reference!);
   const manifest = await registry.manifests.get(name, reference);
@@ -45,22 +46,27 @@ export const getManifest: Handler = async ({ req, res, registry, params }) => {
   }
   registry.pulls.record(name, manifest.digest, 'tag' in reference ? reference.tag : null);
   send(res, 200, headers, manifest.body);
+  // After the response: a pull notification must never slow down or fail the pull itself.
+  registry.manifests.recordPull(manifest, reference, eventOrigin(ctx)).catch((err: unknown) => log.warn({ err }, 'could not record pull event'));
 };
 
-export const putManifest: Handler = async ({ req, res, registry, params, query }) => {
+export const putManifest: Handler = async (ctx) => {
+  const { req, res, registry, params, query } = ctx;
   const name = params.name!;
   const reference = parseReference(params.reference!);
   const body = await readLimitedBody(req, registry.config.registry.maxManifestSize);
-  const pushed = await registry.manifests.push(name, reference, body, req.headers['content-type'], query.getAll('tag'));
+  const pushed = await registry.manifests.push(name, reference, body, req.headers['content-type'], query.getAll('tag'), eventOrigin(ctx));
   const headers: Record<string, string> = {
     Location: locationFor(req, registry.config.server, `/v2/${name}/manifests/${pushed.digest}`),
     'Docker-Content-Digest': pushed.digest,
   };
   if (pushed.subject) headers['OCI-Subject'] = pushed.subject;
+  if (pushed.tags.length > 0) headers['OCI-Tag'] = pushed.tags.join(', ');
   send(res, 201, headers);
 };
 
-export const deleteManifest: Handler = async ({ res, registry, params }) => {
-  await registry.manifests.delete(params.name!, parseReference(params.reference!));
+export const deleteManifest: Handler = async (ctx) => {
+  const { res, registry, params } = ctx;
+  await registry.manifests.delete(params.name!, parseReference(params.reference!), eventOrigin(ctx));
   send(res, 202, {});
 };

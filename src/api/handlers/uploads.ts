@@ -4,7 +4,7 @@ import { RegistryError } from '../../oci/errors.js';
 import { requireName } from '../../oci/names.js';
 import type { UploadStatus } from '../../registry/uploads.js';
 import { hasBody } from '../body.js';
-import { send, type Handler, type RequestContext } from '../context.js';
+import { eventOrigin, send, type Handler, type RequestContext } from '../context.js';
 import { parseChunkRange } from '../range.js';
 import { locationFor } from '../urls.js';
 
@@ -42,11 +42,16 @@ function sendBlobCreated(ctx: RequestContext, digest: string): void {
 /** The chunk's declared range must agree with its length, or the offsets we answer with would lie. */
 function chunkRange(req: IncomingMessage): { start: number; end: number } | undefined {
   const range = parseChunkRange(req.headers['content-range']);
-  if (range === 'invalid') throw new RegistryError('RANGE_INVALID', 'malformed Content-Range; expected <start>-<end>');
+  if (range === 'invalid') throw new RegistryError('BLOB_UPLOAD_INVALID', 'malformed Content-Range; expected <start>-<end>', undefined, { status: 416 });
   if (range === null) return undefined;
   const length = req.headers['content-length'];
   if (length !== undefined && Number(length) !== range.end - range.start + 1) {
-    throw new RegistryError('RANGE_INVALID', 'Content-Range does not match Content-Length', { contentRange: req.headers['content-range'], contentLength: length });
+    throw new RegistryError(
+      'BLOB_UPLOAD_INVALID',
+      'Content-Range does not match Content-Length',
+      { contentRange: req.headers['content-range'], contentLength: length },
+      { status: 416 },
+    );
   }
   return range;
 }
@@ -57,7 +62,8 @@ async function tryMount(ctx: RequestContext, digest: string, from: string | null
     requireName(from);
     if (!(await registry.metadata.getRepositoryBlob(from, digest))) return false;
   }
-  return registry.metadata.linkBlob(ctx.params.name!, digest);
+  const events = registry.events.events('mount', { repository: ctx.params.name!, digest, mediaType: 'application/octet-stream' }, eventOrigin(ctx));
+  return registry.metadata.linkBlob(ctx.params.name!, digest, events);
 }
 
 export const startUpload: Handler = async (ctx) => {

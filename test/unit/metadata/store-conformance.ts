@@ -148,5 +148,52 @@ export function metadataStoreConformance(name: string, create: () => Promise<Sto
       ]);
       await s.ping();
     });
+
+    const ev = (repository: string, n: number, endpoints: string[] = ['hook']) => ({ repository, payload: `{"n":${n}}`, endpoints });
+
+    test('outbox: events commit with their change, and not without it', async () => {
+      await s.putManifest(manifest('r', d(160), { tags: ['t'] }), [ev('r', 1)]);
+      assert.equal(await s.deleteTag('r', 'missing', [ev('r', 2)]), false);
+      assert.equal(await s.deleteManifest('r', d(999), [ev('r', 3)]), false);
+      const refused = await s.putManifest(manifest('r', d(161), { blobs: [d(998)] }), [ev('r', 4)]);
+      assert.equal(refused.ok, false);
+      await s.putManifest(manifest('r', d(162)), [ev('r', 5, [])]);
+      const due = await s.dueDeliveries('hook', Date.now() + 1, 10);
+      assert.deepEqual(due.map((x) => x.payload), ['{"n":1}']);
+      assert.deepEqual(await s.deliveryStats(), [{ endpoint: 'hook', pending: 1, dead: 0 }]);
+    });
+
+    test('outbox: one queue per repository and endpoint, head first; retries and dead letters', async () => {
+      await s.appendEvents([ev('a', 1, ['h1', 'h2']), ev('a', 2, ['h1']), ev('b', 3, ['h1'])]);
+      const now = Date.now() + 1;
+      let due = await s.dueDeliveries('h1', now, 10);
+      assert.deepEqual(due.map((x) => x.payload), ['{"n":1}', '{"n":3}'], 'only the head of each repository queue');
+      await s.markFailed('h1', due[0]!.eventId, 'connection refused', now + 60_000);
+      due = await s.dueDeliveries('h1', now, 10);
+      assert.deepEqual(due.map((x) => x.payload), ['{"n":3}'], 'a failed head blocks its repository until due');
+      due = await s.dueDeliveries('h1', now + 60_000, 10);
+      assert.equal(due[0]?.attempts, 1);
+      assert.equal(due[0]?.lastError, 'connection refused');
+      await s.markDelivered('h1', due[0]!.eventId);
+      due = await s.dueDeliveries('h1', now, 10);
+      assert.deepEqual(due.map((x) => x.payload), ['{"n":2}', '{"n":3}']);
+      assert.deepEqual((await s.dueDeliveries('h2', now, 10)).map((x) => x.payload), ['{"n":1}'], 'endpoints are independent');
+      await s.markFailed('h1', due[0]!.eventId, 'HTTP 500', null);
+      assert.deepEqual((await s.dueDeliveries('h1', now, 10)).map((x) => x.payload), ['{"n":3}'], 'a dead letter unblocks its queue');
+      assert.deepEqual((await s.listDeadDeliveries('h1', 10)).map((x) => x.payload), ['{"n":2}']);
+      assert.deepEqual(await s.deliveryStats(), [
+        { endpoint: 'h1', pending: 1, dead: 1 },
+        { endpoint: 'h2', pending: 1, dead: 0 },
+      ]);
+      assert.equal(await s.requeueDead('h1'), 1);
+      assert.deepEqual((await s.dueDeliveries('h1', Date.now() + 1, 10)).map((x) => x.payload), ['{"n":2}', '{"n":3}']);
+    });
+
+    test('stats count repositories, manifests, blobs and bytes', async () => {
+      await s.commitBlob('r', { digest: d(170), size: 100 });
+      await s.commitBlob('q', { digest: d(171), size: 23 });
+      await s.putManifest(manifest('r', d(172)));
+      assert.deepEqual(await s.stats(), { repositories: 2, manifests: 1, blobs: 2, blobBytes: 123 });
+    });
   });
 }

@@ -57,7 +57,7 @@ test('a chunk that does not start at the current offset is refused with the curr
   const { id } = await service.start('r', 'sha256');
   await service.append('r', id, Readable.from([Buffer.alloc(10)]));
   await assert.rejects(service.append('r', id, Readable.from([Buffer.alloc(10)]), { start: 5, end: 14 }), (e: unknown) => {
-    return e instanceof RegistryError && e.code === 'RANGE_INVALID' && e.status === 416 && e.headers.Range === '0-9';
+    return e instanceof RegistryError && e.code === 'BLOB_UPLOAD_INVALID' && e.status === 416 && e.headers.Range === '0-9';
   });
 });
 
