@@ -5,6 +5,7 @@ process.env.UV_THREADPOOL_SIZE ??= '16';
 import { ConfigError } from '../config/load.js';
 import { configCommand, configUsage } from './commands/config.js';
 import { serveCommand, serveUsage } from './commands/serve.js';
+import { webhooksCommand, webhooksUsage } from './commands/webhooks.js';
 
 /** A command resolves with its exit code, or null when it keeps running (serve). */
 type Command = (args: string[]) => Promise<number | null>;
@@ -12,6 +13,7 @@ type Command = (args: string[]) => Promise<number | null>;
 const commands: Record<string, Command> = {
   serve: serveCommand,
   config: configCommand,
+  webhooks: webhooksCommand,
 };
 
 const help = `wharf — a self-hosted OCI/Docker container registry
@@ -20,6 +22,7 @@ Usage:
   ${serveUsage}
                                  Serve the registry (defaults: 0.0.0.0:5000, ./data, no config file needed)
   ${configUsage}
+  ${webhooksUsage}
   wharf --help | --version
 
 Configuration: a YAML file (--config), overridden by WHARF_* environment variables
