@@ -13,6 +13,7 @@ packages=(
   containerd              # ctr pulls against a private daemon
   docker-registry         # the reference registry (INTEROP_TARGET=distribution, benchmark peer)
   apache2-utils           # htpasswd (bcrypt) for auth tests
+  pebble openssl          # ACME test CA; certificates for the TLS tests
   ca-certificates tar gzip
 )
 
@@ -50,7 +51,7 @@ if [ ! -f /etc/containers/policy.json ]; then
   printf '{"default":[{"type":"insecureAcceptAnything"}]}\n' | ${SUDO:-} tee /etc/containers/policy.json >/dev/null
 fi
 
-for bin in skopeo umoci podman buildah containerd ctr runc docker-registry htpasswd; do
+for bin in skopeo umoci podman buildah containerd ctr runc docker-registry htpasswd pebble openssl; do
   command -v "$bin" >/dev/null || { echo "install-test-deps: $bin still missing" >&2; exit 1; }
 done
 echo "install-test-deps: ok ($(skopeo --version), $(ctr --version | awk '{print $3}'), podman $(podman --version | awk '{print $3}'))"

@@ -1,5 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import { attachCertificateSource, tlsServerOptions, type CertificateSource } from '../tls/certificates.js';
+import { handleCors } from './cors.js';
+import { applySecurityHeaders } from './security-headers.js';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { handleHealth } from '../health/endpoints.js';
@@ -11,6 +16,8 @@ import { Router } from './router.js';
 
 export interface ApiServer {
   readonly server: Server;
+  /** The request handler (the plain-HTTP listener uses it when tls.http.redirect is false). */
+  readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
   listen(host: string, port: number): Promise<{ host: string; port: number }>;
   /** Stops accepting, lets requests in flight finish (up to the shutdown timeout), then closes every connection. */
   close(): Promise<void>;
@@ -18,7 +25,13 @@ export interface ApiServer {
 
 function ignoreStreamError(): void {}
 
-export function createApiServer(registry: Registry, log: Logger, health: HealthMonitor, access: AccessController = openAccess): ApiServer {
+export function createApiServer(
+  registry: Registry,
+  log: Logger,
+  health: HealthMonitor,
+  access: AccessController = openAccess,
+  certificates: CertificateSource | null = null,
+): ApiServer {
   const router = new Router(registry, access);
   const { metrics } = registry;
   const config = registry.config.server;
@@ -35,6 +48,8 @@ export function createApiServer(registry: Registry, log: Logger, health: HealthM
     const requestId = typeof clientId === 'string' && /^[\w.-]{1,100}$/.test(clientId) ? clientId : randomUUID();
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
     res.setHeader('X-Request-Id', requestId);
+    applySecurityHeaders(res, { tls: (req.socket as TLSSocket).encrypted === true }, registry.config.securityHeaders);
+    if (handleCors(req, res, registry.config.cors)) return;
     if (handleHealth(req, res, health)) return;
     const reqLog = log.child({ requestId });
     const info: RequestInfo = { requestId, remoteAddr: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}` };
@@ -69,7 +84,17 @@ export function createApiServer(registry: Registry, log: Logger, health: HealthM
     void router.handle(req, res, reqLog, info);
   };
 
-  const server = createServer({ headersTimeout: config.headersTimeout, requestTimeout: 0, keepAliveTimeout: config.keepAliveTimeout }, onRequest);
+  const options = { headersTimeout: config.headersTimeout, requestTimeout: 0, keepAliveTimeout: config.keepAliveTimeout };
+  let server: Server;
+  if (certificates) {
+    const { minVersion } = registry.config.tls;
+    const httpsServer = createHttpsServer({ ...options, ...tlsServerOptions(certificates, minVersion) }, onRequest);
+    attachCertificateSource(httpsServer, certificates, minVersion);
+    httpsServer.on('tlsClientError', (err: NodeJS.ErrnoException) => log.debug({ code: err.code, err: err.message }, 'TLS handshake failed'));
+    server = httpsServer;
+  } else {
+    server = createServer(options, onRequest);
+  }
   // Stalled clients: a socket idle this long in either direction is destroyed.
   server.setTimeout(config.idleTimeout, (socket: Socket) => socket.destroy());
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
@@ -83,6 +108,7 @@ export function createApiServer(registry: Registry, log: Logger, health: HealthM
 
   return {
     server,
+    handler: onRequest,
     listen(host, port) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);

@@ -5,6 +5,7 @@ import { WebhookDispatcher } from '../events/dispatcher.js';
 import { HealthMonitor, metadataCheck, storageCheck } from '../health/monitor.js';
 import { startMetricsServer } from '../metrics/server.js';
 import { openRegistry } from '../registry/registry.js';
+import { createCertificateSource, startPlainHttpListener } from '../tls/index.js';
 
 export function splitAddr(addr: string): { host: string; port: number } {
   const i = addr.lastIndexOf(':');
@@ -29,7 +30,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     log,
   );
   const webhooks = new WebhookDispatcher({ ...config.webhooks }, registry.metadata, log, registry.metrics);
-  const api = createApiServer(registry, log, health);
+  const certificates = createCertificateSource(config.tls, { dataDir: config.storage.dataDir, log });
+  const api = createApiServer(registry, log, health, undefined, certificates);
   const stops: (() => Promise<void>)[] = [() => registry.close()];
   let metricsPort = 0;
   const stopAll = async () => {
@@ -46,10 +48,27 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     webhooks.start();
     stops.push(() => webhooks.stop());
     const { host, port } = splitAddr(config.server.addr);
+    let plainPort = 0;
+    if (certificates) {
+      if (config.tls.http.enabled) {
+        // Before the certificates: ACME validates its HTTP-01 challenges through this listener.
+        const plainAddr = splitAddr(config.tls.http.addr);
+        const plain = await startPlainHttpListener(
+          plainAddr.host,
+          plainAddr.port,
+          { challenges: certificates.challenges, redirect: config.tls.http.redirect, httpsPort: config.tls.http.httpsPort || port, fallback: api.handler },
+          log,
+        );
+        stops.push(() => plain.close());
+        plainPort = plain.port;
+      }
+      await certificates.start();
+      stops.push(() => certificates.close());
+    }
     const bound = await api.listen(host, port);
     stops.push(() => api.close());
     log.info(
-      { addr: `${bound.host}:${bound.port}`, metricsPort, dataDir: config.storage.dataDir, storage: registry.driver.name, metadata: registry.metadata.name },
+      { addr: `${bound.host}:${bound.port}`, tls: config.tls.mode, plainPort, metricsPort, dataDir: config.storage.dataDir, storage: registry.driver.name, metadata: registry.metadata.name },
       'wharf listening',
     );
     void registry.purgeUploads();

@@ -2,6 +2,9 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { webhooksConfigSchema } from '../events/config.js';
+import { corsConfigSchema } from '../api/cors.js';
+import { securityHeadersConfigSchema } from '../api/security-headers.js';
+import { tlsConfigSchema } from '../tls/config.js';
 
 const hostPort = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/;
 
@@ -69,6 +72,9 @@ export const configSchema = section({
     failureThreshold: positiveInt(3).describe('Consecutive failures of one check that make /readyz answer 503.'),
   }).describe('Health checks.'),
   webhooks: webhooksConfigSchema.describe('Event notifications, delivered from a durable outbox.'),
+  tls: tlsConfigSchema,
+  securityHeaders: securityHeadersConfigSchema,
+  cors: corsConfigSchema,
   log: section({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Minimum level logged.'),
     format: z.enum(['json', 'text']).default('json').describe('JSON lines, or human-readable text.'),
