@@ -158,6 +158,9 @@ export class SqliteMetadataStore implements MetadataStore {
         `SELECT (SELECT count(*) FROM repositories) AS repositories, (SELECT count(*) FROM manifests) AS manifests,
                 (SELECT count(*) FROM blobs) AS blobs, (SELECT coalesce(sum(size), 0) FROM blobs) AS blobBytes`,
       ),
+      listBlobs: db.prepare<[string, number], { digest: string; size: number; created_at: number }>(
+        'SELECT digest, size, created_at FROM blobs WHERE digest > ? ORDER BY digest LIMIT ?',
+      ),
       insertEvent: db.prepare<[string, string, number], { id: number }>(
         'INSERT INTO events (repository, payload, created_at) VALUES (?, ?, ?) RETURNING id',
       ),
@@ -383,6 +386,15 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async stats(): Promise<StoreStats> {
     return this.stmt.stats.get()!;
+  }
+
+  async listBlobs(page: Page): Promise<BlobRecord[]> {
+    return this.stmt.listBlobs.all(page.last ?? '', page.limit).map((r) => ({ digest: r.digest, size: r.size, createdAt: r.created_at }));
+  }
+
+  async backup(destination: string): Promise<void> {
+    // SQLite's online backup API: a consistent snapshot, copied in steps so writers are not blocked for long.
+    await this.db.backup(destination);
   }
 
   async appendEvents(events: readonly OutboxEvent[]): Promise<void> {

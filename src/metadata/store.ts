@@ -137,6 +137,10 @@ export interface MetadataStore {
   countUploads(): Promise<number>;
 
   stats(): Promise<StoreStats>;
+  /** Every blob the registry knows, in digest order, for walkers (backup, fsck, GC). */
+  listBlobs(page: Page): Promise<BlobRecord[]>;
+  /** Writes a consistent copy of the whole store to `destination` (a file path) while it keeps serving. */
+  backup(destination: string): Promise<void>;
 
   // Event outbox: per endpoint, one queue per repository, delivered in order.
   appendEvents(events: readonly OutboxEvent[]): Promise<void>;

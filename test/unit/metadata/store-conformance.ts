@@ -195,5 +195,11 @@ export function metadataStoreConformance(name: string, create: () => Promise<Sto
       await s.putManifest(manifest('r', d(172)));
       assert.deepEqual(await s.stats(), { repositories: 2, manifests: 1, blobs: 2, blobBytes: 123 });
     });
+
+    test('listBlobs pages through every blob in digest order', async () => {
+      for (const n of [183, 181, 182]) await s.commitBlob('r', { digest: d(n), size: n });
+      assert.deepEqual((await s.listBlobs({ limit: 2 })).map((b) => b.size), [181, 182]);
+      assert.deepEqual((await s.listBlobs({ limit: 2, last: d(182) })).map((b) => b.size), [183]);
+    });
   });
 }
