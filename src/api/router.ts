@@ -111,7 +111,7 @@ export class Router {
       res.destroy();
       return;
     }
-    const error = known ? err : new RegistryError('UNAVAILABLE', 'internal error; see the server log', undefined, { status: 500 });
+    const error = known ? err : new RegistryError('UNKNOWN', 'internal error; see the server log');
     // A request whose body we never read would otherwise be drained before the connection can be reused.
     const headers: Record<string, string> = { ...error.headers };
     if (!req.complete) headers.Connection = 'close';

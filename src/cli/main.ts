@@ -4,6 +4,7 @@ process.env.UV_THREADPOOL_SIZE ??= '16';
 
 import { ConfigError } from '../config/load.js';
 import { configCommand, configUsage } from './commands/config.js';
+import { gcCommand, gcUsage } from './commands/gc.js';
 import { serveCommand, serveUsage } from './commands/serve.js';
 import { webhooksCommand, webhooksUsage } from './commands/webhooks.js';
 
@@ -14,6 +15,7 @@ const commands: Record<string, Command> = {
   serve: serveCommand,
   config: configCommand,
   webhooks: webhooksCommand,
+  gc: gcCommand,
 };
 
 const help = `wharf — a self-hosted OCI/Docker container registry
@@ -22,6 +24,7 @@ Usage:
   ${serveUsage}
                                  Serve the registry (defaults: 0.0.0.0:5000, ./data, no config file needed)
   ${configUsage}
+  ${gcUsage}
   ${webhooksUsage}
   wharf --help | --version
 

@@ -72,6 +72,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       'wharf listening',
     );
     void registry.purgeUploads();
+    registry.startGcSchedule();
     return { host: bound.host, port: bound.port, metricsPort, stop: stopAll };
   } catch (err) {
     await stopAll();

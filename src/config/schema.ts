@@ -71,6 +71,15 @@ export const configSchema = section({
     timeout: duration('5s').describe('A check that takes longer has failed.'),
     failureThreshold: positiveInt(3).describe('Consecutive failures of one check that make /readyz answer 503.'),
   }).describe('Health checks.'),
+  gc: section({
+    enabled: z.boolean().default(true).describe('Run online garbage collection on a schedule (it never stops or freezes the registry).'),
+    interval: duration('1h').describe('Time between scheduled passes.'),
+    gracePeriod: duration('1h').describe('Blobs, links and manifests younger than this are never deleted (pushes in progress).'),
+    deleteUntagged: z
+      .boolean()
+      .default(false)
+      .describe('Scheduled passes also delete manifests no tag reaches (an index keeps its children, a surviving subject its referrers).'),
+  }).describe('Online garbage collection.'),
   webhooks: webhooksConfigSchema.describe('Event notifications, delivered from a durable outbox.'),
   tls: tlsConfigSchema,
   securityHeaders: securityHeadersConfigSchema,

@@ -77,4 +77,48 @@ export const migrations: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX deliveries_queue ON deliveries(endpoint, status, repository, event_id);
   `,
+  // (Trigger inserts use UPSERT: an outer statement's conflict policy would override OR IGNORE inside a trigger.)
+  // Online GC: review queues kept by triggers, so a GC pass only looks at what changed since the last one.
+  `
+  CREATE TABLE gc_blob_review (digest TEXT PRIMARY KEY, review_after INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE INDEX gc_blob_review_due ON gc_blob_review(review_after);
+  CREATE TABLE gc_manifest_review (
+    repository_id INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    review_after INTEGER NOT NULL,
+    PRIMARY KEY (repository_id, digest)
+  ) WITHOUT ROWID;
+  CREATE INDEX gc_manifest_review_due ON gc_manifest_review(review_after);
+  CREATE TABLE blob_leases (digest TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+  -- Blobs whose record GC removed but whose bytes it may not have deleted yet (it crashed in between).
+  CREATE TABLE gc_pending_deletions (digest TEXT PRIMARY KEY) WITHOUT ROWID;
+
+  CREATE TRIGGER gc_new_blob AFTER INSERT ON blobs BEGIN
+    INSERT INTO gc_blob_review (digest, review_after) VALUES (NEW.digest, NEW.created_at) ON CONFLICT DO NOTHING;
+  END;
+  CREATE TRIGGER gc_blob_unlinked AFTER DELETE ON repository_blobs BEGIN
+    INSERT INTO gc_blob_review (digest, review_after) VALUES (OLD.digest, 0) ON CONFLICT DO NOTHING;
+  END;
+  CREATE TRIGGER gc_reference_dropped AFTER DELETE ON manifest_references WHEN OLD.kind = 'blob' BEGIN
+    INSERT INTO gc_blob_review (digest, review_after) VALUES (OLD.digest, 0) ON CONFLICT DO NOTHING;
+  END;
+  CREATE TRIGGER gc_new_manifest AFTER INSERT ON manifests BEGIN
+    INSERT INTO gc_manifest_review (repository_id, digest, review_after) VALUES (NEW.repository_id, NEW.digest, NEW.created_at) ON CONFLICT DO NOTHING;
+  END;
+  -- BEFORE: the manifest's references still exist here, whatever order the cascade deletes them in.
+  CREATE TRIGGER gc_manifest_deleted BEFORE DELETE ON manifests BEGIN
+    INSERT INTO gc_manifest_review (repository_id, digest, review_after)
+      SELECT OLD.repository_id, digest, 0 FROM manifest_references WHERE manifest_id = OLD.id AND kind = 'manifest' ON CONFLICT DO NOTHING;
+    INSERT INTO gc_manifest_review (repository_id, digest, review_after)
+      SELECT repository_id, digest, 0 FROM manifests WHERE repository_id = OLD.repository_id AND subject = OLD.digest ON CONFLICT DO NOTHING;
+  END;
+  CREATE TRIGGER gc_tag_deleted AFTER DELETE ON tags BEGIN
+    INSERT INTO gc_manifest_review (repository_id, digest, review_after) VALUES (OLD.repository_id, OLD.manifest_digest, 0) ON CONFLICT DO NOTHING;
+  END;
+  CREATE TRIGGER gc_tag_moved AFTER UPDATE OF manifest_digest ON tags WHEN OLD.manifest_digest <> NEW.manifest_digest BEGIN
+    INSERT INTO gc_manifest_review (repository_id, digest, review_after) VALUES (OLD.repository_id, OLD.manifest_digest, 0) ON CONFLICT DO NOTHING;
+  END;
+  INSERT INTO gc_blob_review (digest, review_after) SELECT digest, created_at FROM blobs WHERE true ON CONFLICT DO NOTHING;
+  INSERT INTO gc_manifest_review (repository_id, digest, review_after) SELECT repository_id, digest, created_at FROM manifests WHERE true ON CONFLICT DO NOTHING;
+  `,
 ];

@@ -3,6 +3,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { migrations } from './sqlite-schema.js';
 import type {
+  GcDecision,
+  ManifestReview,
   BlobRecord,
   Delivery,
   DeliveryStats,
@@ -161,6 +163,40 @@ export class SqliteMetadataStore implements MetadataStore {
       listBlobs: db.prepare<[string, number], { digest: string; size: number; created_at: number }>(
         'SELECT digest, size, created_at FROM blobs WHERE digest > ? ORDER BY digest LIMIT ?',
       ),
+      acquireLease: db.prepare(
+        `INSERT INTO blob_leases (digest, owner, expires_at) VALUES (?, ?, ?)
+         ON CONFLICT (digest) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at WHERE blob_leases.expires_at < ?`,
+      ),
+      releaseLease: db.prepare('DELETE FROM blob_leases WHERE digest = ? AND owner = ?'),
+      dueBlobs: db.prepare<[number, string, number], { digest: string }>(
+        'SELECT digest FROM gc_blob_review WHERE review_after <= ? AND digest > ? ORDER BY digest LIMIT ?',
+      ),
+      dueManifests: db.prepare<[number, string, string, string, number], { repository: string; digest: string }>(
+        `SELECT r.name AS repository, q.digest FROM gc_manifest_review q JOIN repositories r ON r.id = q.repository_id
+         WHERE q.review_after <= ? AND (r.name > ? OR (r.name = ? AND q.digest > ?)) ORDER BY r.name, q.digest LIMIT ?`,
+      ),
+      blobReferenced: db.prepare<[string], { one: number }>("SELECT 1 AS one FROM manifest_references WHERE digest = ? AND kind = 'blob' LIMIT 1"),
+      newestLink: db.prepare<[string], { newest: number | null }>('SELECT max(created_at) AS newest FROM repository_blobs WHERE digest = ?'),
+      deferBlob: db.prepare('UPDATE gc_blob_review SET review_after = ? WHERE digest = ?'),
+      dequeueBlob: db.prepare('DELETE FROM gc_blob_review WHERE digest = ?'),
+      unlinkAll: db.prepare('DELETE FROM repository_blobs WHERE digest = ?'),
+      deleteBlob: db.prepare('DELETE FROM blobs WHERE digest = ?'),
+      addPendingDeletion: db.prepare('INSERT INTO gc_pending_deletions (digest) VALUES (?) ON CONFLICT DO NOTHING'),
+      pendingDeletions: db.prepare<[number], { digest: string }>('SELECT digest FROM gc_pending_deletions LIMIT ?'),
+      clearPendingDeletion: db.prepare('DELETE FROM gc_pending_deletions WHERE digest = ?'),
+      reviewedManifest: db.prepare<[string, string], { id: number; repository_id: number; size: number; subject: string | null; created_at: number }>(
+        `SELECT m.id, m.repository_id, m.size, m.subject, m.created_at FROM manifests m
+         WHERE m.repository_id = ${repoId} AND m.digest = ?`,
+      ),
+      manifestTagged: db.prepare<[number, string], { one: number }>('SELECT 1 AS one FROM tags WHERE repository_id = ? AND manifest_digest = ? LIMIT 1'),
+      manifestHasParent: db.prepare<[number, string], { one: number }>(
+        `SELECT 1 AS one FROM manifest_references r JOIN manifests p ON p.id = r.manifest_id
+         WHERE p.repository_id = ? AND r.digest = ? AND r.kind = 'manifest' LIMIT 1`,
+      ),
+      manifestExists: db.prepare<[number, string], { one: number }>('SELECT 1 AS one FROM manifests WHERE repository_id = ? AND digest = ?'),
+      deferManifest: db.prepare(`UPDATE gc_manifest_review SET review_after = ? WHERE repository_id = ${repoId} AND digest = ?`),
+      dequeueManifest: db.prepare(`DELETE FROM gc_manifest_review WHERE repository_id = ${repoId} AND digest = ?`),
+      deleteManifestById: db.prepare('DELETE FROM manifests WHERE id = ?'),
       insertEvent: db.prepare<[string, string, number], { id: number }>(
         'INSERT INTO events (repository, payload, created_at) VALUES (?, ?, ?) RETURNING id',
       ),
@@ -426,5 +462,78 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async requeueDead(endpoint: string | null): Promise<number> {
     return this.stmt.requeueDead.run(Date.now(), endpoint, endpoint).changes;
+  }
+
+  async acquireBlobLease(digest: string, owner: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    return this.stmt.acquireLease.run(digest, owner, now + ttlMs, now).changes > 0;
+  }
+
+  async releaseBlobLease(digest: string, owner: string): Promise<void> {
+    this.stmt.releaseLease.run(digest, owner);
+  }
+
+  async dueBlobReviews(now: number, after: string, limit: number): Promise<string[]> {
+    return this.stmt.dueBlobs.all(now, after, limit).map((r) => r.digest);
+  }
+
+  async dueManifestReviews(now: number, after: ManifestReview | null, limit: number): Promise<ManifestReview[]> {
+    return this.stmt.dueManifests.all(now, after?.repository ?? '', after?.repository ?? '', after?.digest ?? '', limit);
+  }
+
+  async collectBlob(digest: string, cutoff: number, graceMs: number, dryRun: boolean): Promise<GcDecision> {
+    return this.db.transaction((): GcDecision => {
+      const blob = this.stmt.getBlob.get(digest);
+      if (!blob) {
+        if (!dryRun) this.stmt.dequeueBlob.run(digest);
+        return { outcome: 'gone', size: 0 };
+      }
+      if (this.stmt.blobReferenced.get(digest)) {
+        if (!dryRun) this.stmt.dequeueBlob.run(digest);
+        return { outcome: 'kept', size: blob.size };
+      }
+      const youngest = Math.max(blob.created_at, this.stmt.newestLink.get(digest)?.newest ?? 0);
+      if (youngest > cutoff) {
+        if (!dryRun) this.stmt.deferBlob.run(youngest + graceMs, digest);
+        return { outcome: 'deferred', size: blob.size };
+      }
+      if (dryRun) return { outcome: 'would-delete', size: blob.size };
+      this.stmt.unlinkAll.run(digest);
+      this.stmt.deleteBlob.run(digest);
+      this.stmt.dequeueBlob.run(digest);
+      this.stmt.addPendingDeletion.run(digest);
+      return { outcome: 'deleted', size: blob.size };
+    })();
+  }
+
+  async pendingBlobDeletions(limit: number): Promise<string[]> {
+    return this.stmt.pendingDeletions.all(limit).map((r) => r.digest);
+  }
+
+  async clearPendingDeletion(digest: string): Promise<void> {
+    this.stmt.clearPendingDeletion.run(digest);
+  }
+
+  async collectManifest(review: ManifestReview, cutoff: number, graceMs: number, dryRun: boolean): Promise<GcDecision> {
+    const { repository, digest } = review;
+    return this.db.transaction((): GcDecision => {
+      const m = this.stmt.reviewedManifest.get(repository, digest);
+      const done = (outcome: GcDecision['outcome'], size: number): GcDecision => {
+        if (!dryRun) this.stmt.dequeueManifest.run(repository, digest);
+        return { outcome, size };
+      };
+      if (!m) return done('gone', 0);
+      if (this.stmt.manifestTagged.get(m.repository_id, digest)) return done('kept', m.size);
+      if (this.stmt.manifestHasParent.get(m.repository_id, digest)) return done('kept', m.size);
+      if (m.subject && this.stmt.manifestExists.get(m.repository_id, m.subject)) return done('kept', m.size);
+      if (m.created_at > cutoff) {
+        if (!dryRun) this.stmt.deferManifest.run(m.created_at + graceMs, repository, digest);
+        return { outcome: 'deferred', size: m.size };
+      }
+      if (dryRun) return { outcome: 'would-delete', size: m.size };
+      // Cascades to its references; the triggers queue the blobs, children and referrers it kept alive.
+      this.stmt.deleteManifestById.run(m.id);
+      return done('deleted', m.size);
+    })();
   }
 }

@@ -101,6 +101,17 @@ export interface StoreStats {
   readonly blobBytes: number;
 }
 
+/** What one GC step decided about a blob or manifest; the decision and the deletion are one transaction. */
+export interface GcDecision {
+  readonly outcome: 'deleted' | 'would-delete' | 'kept' | 'deferred' | 'gone';
+  readonly size: number;
+}
+
+export interface ManifestReview {
+  readonly repository: string;
+  readonly digest: string;
+}
+
 export interface MetadataStore {
   readonly name: string;
   close(): Promise<void>;
@@ -141,6 +152,27 @@ export interface MetadataStore {
   listBlobs(page: Page): Promise<BlobRecord[]>;
   /** Writes a consistent copy of the whole store to `destination` (a file path) while it keeps serving. */
   backup(destination: string): Promise<void>;
+
+  // Online garbage collection. Review queues list what may have become garbage since it was last looked at.
+  /**
+   * A short exclusive claim on a digest, across processes and nodes: held by an upload while it commits the bytes
+   * and by GC while it deletes them, so neither undoes the other. Expired leases are taken over.
+   */
+  acquireBlobLease(digest: string, owner: string, ttlMs: number): Promise<boolean>;
+  releaseBlobLease(digest: string, owner: string): Promise<void>;
+  dueBlobReviews(now: number, after: string, limit: number): Promise<string[]>;
+  dueManifestReviews(now: number, after: ManifestReview | null, limit: number): Promise<ManifestReview[]>;
+  /**
+   * Deletes the blob's record (and its repository links) when, re-checked inside the transaction, no manifest
+   * references it and neither it nor any link is younger than `cutoff`; the caller then deletes the bytes.
+   */
+  collectBlob(digest: string, cutoff: number, graceMs: number, dryRun: boolean): Promise<GcDecision>;
+  /** Digests whose record collectBlob removed and whose bytes are not confirmed deleted yet. */
+  pendingBlobDeletions(limit: number): Promise<string[]>;
+  /** The bytes are gone (or the blob was pushed again and must stay): forget the pending deletion. */
+  clearPendingDeletion(digest: string): Promise<void>;
+  /** Deletes an untagged manifest that no surviving index or subject keeps, once older than `cutoff`. */
+  collectManifest(review: ManifestReview, cutoff: number, graceMs: number, dryRun: boolean): Promise<GcDecision>;
 
   // Event outbox: per endpoint, one queue per repository, delivered in order.
   appendEvents(events: readonly OutboxEvent[]): Promise<void>;

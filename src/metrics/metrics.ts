@@ -69,6 +69,23 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly gcRuns = new client.Counter({ name: 'wharf_gc_runs_total', help: 'Garbage collection passes completed.', registers: [this.registry] });
+  readonly gcFreedBytes = new client.Counter({
+    name: 'wharf_gc_freed_bytes_total',
+    help: 'Blob bytes deleted by garbage collection.',
+    registers: [this.registry],
+  });
+  readonly gcDeletedBlobs = new client.Counter({
+    name: 'wharf_gc_deleted_blobs_total',
+    help: 'Blobs deleted by garbage collection.',
+    registers: [this.registry],
+  });
+  readonly gcDeletedManifests = new client.Counter({
+    name: 'wharf_gc_deleted_manifests_total',
+    help: 'Untagged manifests deleted by garbage collection.',
+    registers: [this.registry],
+  });
+
   constructor(metadata: MetadataStore) {
     let cached: { at: number; value: Awaited<ReturnType<MetadataStore['stats']>> } | null = null;
     const stats = async () => {

@@ -17,7 +17,7 @@ export const errorStatus = {
   DENIED: 403,
   UNSUPPORTED: 405,
   TOOMANYREQUESTS: 429,
-  UNAVAILABLE: 503,
+  UNKNOWN: 500,
 } as const;
 
 export type ErrorCode = keyof typeof errorStatus;

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { EventRecorder } from '../events/recorder.js';
+import { GarbageCollector } from '../gc/collector.js';
 import { Metrics } from '../metrics/metrics.js';
 import type { MetadataStore } from '../metadata/store.js';
 import { SqliteMetadataStore } from '../metadata/sqlite.js';
@@ -17,7 +18,9 @@ export class Registry {
   readonly pulls: PullRecorder;
   readonly events: EventRecorder;
   readonly metrics: Metrics;
+  readonly gc: GarbageCollector;
   private readonly purgeTimer: NodeJS.Timeout;
+  private gcTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly config: Config,
@@ -30,6 +33,7 @@ export class Registry {
     this.uploads = new UploadService(driver, metadata, log);
     this.manifests = new ManifestService(metadata, this.events);
     this.pulls = new PullRecorder(metadata, log);
+    this.gc = new GarbageCollector(metadata, driver, log, this.metrics);
     this.purgeTimer = setInterval(() => void this.purgeUploads(), config.registry.uploadPurgeInterval);
     this.purgeTimer.unref();
   }
@@ -42,8 +46,25 @@ export class Registry {
     }
   }
 
+  /** Scheduled online GC, when enabled; each pass is logged and counted in metrics. */
+  startGcSchedule(): void {
+    const { gc } = this.config;
+    if (!gc.enabled) return;
+    const tick = () => {
+      this.gcTimer = setTimeout(() => {
+        this.gc
+          .run({ deleteUntagged: gc.deleteUntagged, dryRun: false, gracePeriod: gc.gracePeriod })
+          .catch((err: unknown) => this.log.error({ err }, 'garbage collection failed'))
+          .finally(tick);
+      }, gc.interval);
+      this.gcTimer.unref();
+    };
+    tick();
+  }
+
   async close(): Promise<void> {
     clearInterval(this.purgeTimer);
+    if (this.gcTimer) clearTimeout(this.gcTimer);
     await this.pulls.close();
     await this.metadata.close();
   }

@@ -26,6 +26,8 @@ export interface ChunkRange {
   readonly end: number; // inclusive
 }
 
+const leaseTtlMs = 60_000;
+
 function unknownUpload(id: string): RegistryError {
   return new RegistryError('BLOB_UPLOAD_UNKNOWN', 'upload session not found', { uuid: id.slice(0, 100) });
 }
@@ -162,13 +164,30 @@ export class UploadService {
         });
       }
       const canonical = `${digest.algorithm}:${digest.hex}`;
-      // Bytes first, then the metadata that makes them visible: a crash in between leaves an unreferenced file
-      // (reclaimed by GC), never a visible blob without bytes.
-      await this.driver.commitUpload(id, blobKey(digest));
-      await this.metadata.commitBlob(repository, { digest: canonical, size }, id);
+      // The lease keeps garbage collection from deleting these bytes between the two steps below (it would
+      // otherwise find an existing file, let the driver drop ours as a duplicate, then delete its own).
+      const owner = `upload-${id}`;
+      await this.leaseDigest(canonical, owner);
+      try {
+        // Bytes first, then the metadata that makes them visible: a crash in between leaves an unreferenced file
+        // (reclaimed by GC), never a visible blob without bytes.
+        await this.driver.commitUpload(id, blobKey(digest));
+        await this.metadata.commitBlob(repository, { digest: canonical, size }, id);
+      } finally {
+        await this.metadata.releaseBlobLease(canonical, owner);
+      }
       this.hashes.delete(id);
       return { digest: canonical, size, createdAt: Date.now() };
     });
+  }
+
+  private async leaseDigest(digest: string, owner: string): Promise<void> {
+    // GC holds a digest for one delete (milliseconds); waiting out a crashed holder's lease takes at most its TTL.
+    const deadline = Date.now() + leaseTtlMs + 1000;
+    while (!(await this.metadata.acquireBlobLease(digest, owner, leaseTtlMs))) {
+      if (Date.now() > deadline) throw new RegistryError('TOOMANYREQUESTS', 'blob is being garbage collected; retry', { digest }, { headers: { 'Retry-After': '1' } });
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   /** A whole blob in one request (POST ?digest= or PUT without prior PATCH). */

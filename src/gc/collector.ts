@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { ManifestReview, MetadataStore } from '../metadata/store.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { parseDigest } from '../oci/digest.js';
+import type { BlobDriver } from '../storage/driver.js';
+import { blobKey } from '../storage/paths.js';
+
+export interface GcOptions {
+  /** Also delete manifests no tag reaches (directly, through an index, or as a referrer of a surviving subject). */
+  readonly deleteUntagged: boolean;
+  readonly dryRun: boolean;
+  /** Nothing younger than this is deleted: a push in progress may be about to reference it. */
+  readonly gracePeriod: number;
+  readonly onProgress?: (progress: GcProgress) => void;
+}
+
+export interface GcProgress {
+  readonly phase: 'manifests' | 'blobs';
+  readonly reviewed: number;
+}
+
+export interface GcSummary {
+  readonly dryRun: boolean;
+  readonly manifestsDeleted: number;
+  readonly blobsDeleted: number;
+  readonly bytesFreed: number;
+  readonly reviewed: number;
+  readonly deferred: number;
+  readonly busy: number;
+  readonly durationMs: number;
+}
+
+const leaseTtlMs = 60_000;
+
+/**
+ * Online garbage collection: no downtime, no read-only mode. It reads only the review queues the metadata store
+ * keeps as content changes, so a pass costs what changed since the last one, not the size of the registry. Every
+ * deletion is re-checked inside the store's transaction, and blob bytes are deleted under a lease that uploads of
+ * the same digest also take, so a concurrent push is never undone.
+ */
+export class GarbageCollector {
+  private running: Promise<GcSummary> | null = null;
+
+  constructor(
+    private readonly metadata: MetadataStore,
+    private readonly driver: BlobDriver,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** One pass; concurrent callers share the pass in progress. */
+  run(options: GcOptions): Promise<GcSummary> {
+    this.running ??= this.pass(options).finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async pass(options: GcOptions): Promise<GcSummary> {
+    const started = Date.now();
+    const counts = { manifestsDeleted: 0, blobsDeleted: 0, bytesFreed: 0, reviewed: 0, deferred: 0, busy: 0 };
+    const owner = `gc-${randomUUID()}`;
+    if (!options.dryRun) await this.finishPendingDeletions(owner, counts);
+    if (options.deleteUntagged) {
+      // Deleting an index or a subject queues its children and referrers: repeat until a pass deletes nothing.
+      for (;;) {
+        const deleted = await this.manifestPhase(options, counts);
+        if (deleted === 0 || options.dryRun) break;
+      }
+    }
+    await this.blobPhase(options, owner, counts);
+    const summary: GcSummary = { dryRun: options.dryRun, ...counts, durationMs: Date.now() - started };
+    if (!options.dryRun) {
+      this.metrics.gcRuns.inc();
+      this.metrics.gcFreedBytes.inc(counts.bytesFreed);
+      this.metrics.gcDeletedBlobs.inc(counts.blobsDeleted);
+      this.metrics.gcDeletedManifests.inc(counts.manifestsDeleted);
+    }
+    this.log.info({ gc: summary }, options.dryRun ? 'garbage collection dry run' : 'garbage collection finished');
+    return summary;
+  }
+
+  private async manifestPhase(options: GcOptions, counts: { manifestsDeleted: number; reviewed: number; deferred: number }): Promise<number> {
+    const now = Date.now();
+    const cutoff = now - options.gracePeriod;
+    let after: ManifestReview | null = null;
+    let deleted = 0;
+    for (;;) {
+      const page = await this.metadata.dueManifestReviews(now, after, 200);
+      for (const review of page) {
+        const decision = await this.metadata.collectManifest(review, cutoff, options.gracePeriod, options.dryRun);
+        counts.reviewed++;
+        if (decision.outcome === 'deleted' || decision.outcome === 'would-delete') deleted++;
+        if (decision.outcome === 'deferred') counts.deferred++;
+      }
+      options.onProgress?.({ phase: 'manifests', reviewed: counts.reviewed });
+      if (page.length < 200) break;
+      after = page[page.length - 1]!;
+    }
+    counts.manifestsDeleted += deleted;
+    return deleted;
+  }
+
+  private async blobPhase(
+    options: GcOptions,
+    owner: string,
+    counts: { blobsDeleted: number; bytesFreed: number; reviewed: number; deferred: number; busy: number },
+  ): Promise<void> {
+    const now = Date.now();
+    const cutoff = now - options.gracePeriod;
+    let after = '';
+    for (;;) {
+      const page = await this.metadata.dueBlobReviews(now, after, 500);
+      for (const digest of page) {
+        counts.reviewed++;
+        if (options.dryRun) {
+          const decision = await this.metadata.collectBlob(digest, cutoff, options.gracePeriod, true);
+          if (decision.outcome === 'would-delete') {
+            counts.blobsDeleted++;
+            counts.bytesFreed += decision.size;
+          }
+          continue;
+        }
+        if (!(await this.metadata.acquireBlobLease(digest, owner, leaseTtlMs))) {
+          counts.busy++; // an upload of this digest is committing; look again next pass
+          continue;
+        }
+        try {
+          const decision = await this.metadata.collectBlob(digest, cutoff, options.gracePeriod, false);
+          if (decision.outcome === 'deferred') counts.deferred++;
+          if (decision.outcome === 'deleted') {
+            await this.deleteBytes(digest);
+            counts.blobsDeleted++;
+            counts.bytesFreed += decision.size;
+          }
+        } finally {
+          await this.metadata.releaseBlobLease(digest, owner);
+        }
+      }
+      options.onProgress?.({ phase: 'blobs', reviewed: counts.reviewed });
+      if (page.length < 500) break;
+      after = page[page.length - 1]!;
+    }
+  }
+
+  private async deleteBytes(digest: string): Promise<void> {
+    const parsed = parseDigest(digest);
+    if (parsed) await this.driver.delete(blobKey(parsed));
+    await this.metadata.clearPendingDeletion(digest);
+  }
+
+  /** Deletions a crashed pass recorded but did not finish; a blob pushed again since then is left alone. */
+  private async finishPendingDeletions(owner: string, counts: { blobsDeleted: number }): Promise<void> {
+    for (const digest of await this.metadata.pendingBlobDeletions(10_000)) {
+      if (!(await this.metadata.acquireBlobLease(digest, owner, leaseTtlMs))) continue;
+      try {
+        if (await this.metadata.getBlob(digest)) await this.metadata.clearPendingDeletion(digest);
+        else {
+          await this.deleteBytes(digest);
+          counts.blobsDeleted++;
+        }
+      } finally {
+        await this.metadata.releaseBlobLease(digest, owner);
+      }
+    }
+  }
+}
