@@ -10,6 +10,8 @@ export interface AccessRequest {
 
 export interface Principal {
   readonly name: string | null; // null: anonymous
+  readonly groups?: readonly string[];
+  readonly admin?: boolean;
 }
 
 /**
@@ -18,11 +20,16 @@ export interface Principal {
  */
 export interface AccessController {
   authorize(req: IncomingMessage, access: AccessRequest): Promise<Principal>;
+  /** For a principal authorize() returned: catalog filtering, the mount-source check. */
+  allowed(principal: Principal, repository: string, action: Action): boolean;
 }
 
 /** Auth off: everyone may do everything. */
 export const openAccess: AccessController = {
   async authorize() {
     return { name: null };
+  },
+  allowed() {
+    return true;
   },
 };

@@ -13,6 +13,7 @@ import type { Registry } from '../registry/registry.js';
 import { openAccess, type AccessController } from './access.js';
 import type { RequestInfo } from './context.js';
 import { Router } from './router.js';
+import type { TokenHandler } from '../auth/types.js';
 
 export interface ApiServer {
   readonly server: Server;
@@ -31,6 +32,7 @@ export function createApiServer(
   health: HealthMonitor,
   access: AccessController = openAccess,
   certificates: CertificateSource | null = null,
+  tokenHandler?: TokenHandler,
 ): ApiServer {
   const router = new Router(registry, access);
   const { metrics } = registry;
@@ -81,6 +83,11 @@ export function createApiServer(
       );
       if (inFlight === 0 && drained) drained();
     });
+    if (tokenHandler && /^\/auth\/token(?:\?|$)/.test(req.url ?? '')) {
+      info.route = 'token';
+      tokenHandler(req, res).catch((err: unknown) => reqLog.error({ err }, 'token endpoint failed'));
+      return;
+    }
     void router.handle(req, res, reqLog, info);
   };
 

@@ -6,6 +6,7 @@ import { ConfigError } from '../config/load.js';
 import { configCommand, configUsage } from './commands/config.js';
 import { gcCommand, gcUsage } from './commands/gc.js';
 import { serveCommand, serveUsage } from './commands/serve.js';
+import { userCommand, userUsage } from './commands/user.js';
 import { webhooksCommand, webhooksUsage } from './commands/webhooks.js';
 
 /** A command resolves with its exit code, or null when it keeps running (serve). */
@@ -16,6 +17,7 @@ const commands: Record<string, Command> = {
   config: configCommand,
   webhooks: webhooksCommand,
   gc: gcCommand,
+  user: userCommand,
 };
 
 const help = `wharf — a self-hosted OCI/Docker container registry
@@ -24,6 +26,7 @@ Usage:
   ${serveUsage}
                                  Serve the registry (defaults: 0.0.0.0:5000, ./data, no config file needed)
   ${configUsage}
+  ${userUsage}
   ${gcUsage}
   ${webhooksUsage}
   wharf --help | --version

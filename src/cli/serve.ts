@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { createApiServer } from '../api/server.js';
+import { createAccessController } from '../auth/controller.js';
 import type { Config } from '../config/schema.js';
 import { WebhookDispatcher } from '../events/dispatcher.js';
 import { HealthMonitor, metadataCheck, storageCheck } from '../health/monitor.js';
@@ -24,6 +25,10 @@ export interface RunningServer {
 /** Opens storage, starts the background workers, listens; stop() shuts down in reverse order. */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const registry = openRegistry(config, log);
+  const auth = await createAccessController(config.auth, { log, dataDir: config.storage.dataDir, metrics: registry.metrics }).catch(async (err: unknown) => {
+    await registry.close();
+    throw err;
+  });
   const health = new HealthMonitor(
     { storage: storageCheck(registry.driver), metadata: metadataCheck(registry.metadata) },
     config.health,
@@ -31,8 +36,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   );
   const webhooks = new WebhookDispatcher({ ...config.webhooks }, registry.metadata, log, registry.metrics);
   const certificates = createCertificateSource(config.tls, { dataDir: config.storage.dataDir, log });
-  const api = createApiServer(registry, log, health, undefined, certificates);
-  const stops: (() => Promise<void>)[] = [() => registry.close()];
+  const api = createApiServer(registry, log, health, auth.access, certificates, auth.tokenHandler);
+  const stops: (() => Promise<void>)[] = [() => registry.close(), () => auth.close()];
   let metricsPort = 0;
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop();

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { webhooksConfigSchema } from '../events/config.js';
+import { authConfigSchema } from '../auth/config.js';
 import { corsConfigSchema } from '../api/cors.js';
 import { securityHeadersConfigSchema } from '../api/security-headers.js';
 import { tlsConfigSchema } from '../tls/config.js';
@@ -84,6 +85,7 @@ export const configSchema = section({
   tls: tlsConfigSchema,
   securityHeaders: securityHeadersConfigSchema,
   cors: corsConfigSchema,
+  auth: authConfigSchema,
   log: section({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Minimum level logged.'),
     format: z.enum(['json', 'text']).default('json').describe('JSON lines, or human-readable text.'),

@@ -58,8 +58,11 @@ function chunkRange(req: IncomingMessage): { start: number; end: number } | unde
 
 async function tryMount(ctx: RequestContext, digest: string, from: string | null): Promise<boolean> {
   const { registry } = ctx;
+  // With auth on, a mount must name a source the caller may pull; without one it is a plain upload.
+  if (from === null && registry.config.auth.mode !== 'none') return false;
   if (from !== null) {
     requireName(from);
+    if (!ctx.access.allowed(ctx.info.principal ?? { name: null }, from, 'pull')) return false;
     if (!(await registry.metadata.getRepositoryBlob(from, digest))) return false;
   }
   const events = registry.events.events('mount', { repository: ctx.params.name!, digest, mediaType: 'application/octet-stream' }, eventOrigin(ctx));

@@ -1,0 +1,272 @@
+// The access controllers behind src/api/access.ts, and the one factory the server wiring calls.
+//   none:  everyone may do everything (openAccess).
+//   basic: HTTP Basic against the htpasswd file; 401 with a Basic challenge for missing or wrong credentials (and
+//          for anonymous callers asking for what anonymous may not do), 403 DENIED for a known user who may not.
+//   token: Docker bearer tokens (Wharf's own, and/or an external issuer's); 401 with a Bearer challenge naming the
+//          scope needed; a valid token that lacks the scope gets error="insufficient_scope".
+import type { IncomingMessage } from 'node:http';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { RegistryError } from '../oci/errors.js';
+import type { AuthConfig } from './config.js';
+import { CredentialVerifier, type PasswordVerify } from './credentials.js';
+import { HtpasswdFile } from './htpasswd-file.js';
+import { LoginGuard } from './lockout.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { silentObserver, type AuthObserver } from './types.js';
+import { Authenticator, parseAuthorization } from './login.js';
+import { Policy } from './policy.js';
+import { basicChallenge, bearerChallenge, challengeScope } from './scope.js';
+import { createTokenHandler } from './token-endpoint.js';
+import {
+  certificateIssuer,
+  jwksIssuer,
+  loadOrCreateSigningKey,
+  ownIssuer,
+  TokenError,
+  TokenIssuer,
+  TokenVerifier,
+  type TrustedIssuer,
+  type VerifiedToken,
+} from './tokens.js';
+import type { AccessRequest, Action, AuthAccessController, AuthPrincipal, Principal, ResourceAccess, TokenHandler } from './types.js';
+
+const anonymousPrincipal: AuthPrincipal = Object.freeze({ name: null, groups: Object.freeze([]) as readonly string[], admin: false });
+
+/** Auth off. */
+export const openAccessController: AuthAccessController = {
+  async authorize() {
+    return anonymousPrincipal;
+  },
+  allowed() {
+    return true;
+  },
+};
+
+function accessDetail(access: AccessRequest): unknown {
+  if (access.action === 'base') return undefined;
+  if (access.action === 'catalog') return [{ Type: 'registry', Name: 'catalog', Action: '*' }];
+  return [{ Type: 'repository', Name: access.repository, Action: access.action }];
+}
+
+function locked(retryAfterSeconds: number): RegistryError {
+  return new RegistryError('TOOMANYREQUESTS', 'too many failed logins; try again later', undefined, { headers: { 'Retry-After': String(retryAfterSeconds) } });
+}
+
+export class BasicAccessController implements AuthAccessController {
+  private readonly challenge: Record<string, string>;
+
+  constructor(
+    private readonly authenticator: Authenticator,
+    private readonly policy: Policy,
+    realm: string,
+  ) {
+    this.challenge = { 'WWW-Authenticate': basicChallenge(realm) };
+  }
+
+  async authorize(req: IncomingMessage, access: AccessRequest): Promise<AuthPrincipal> {
+    const auth = parseAuthorization(req.headers.authorization);
+    let principal = anonymousPrincipal;
+    if (auth?.scheme === 'malformed') throw this.unauthorized('malformed Authorization header', access);
+    if (auth?.scheme === 'basic') {
+      const result = await this.authenticator.login(req, auth.user, auth.password);
+      if (!result.ok) {
+        if (result.reason === 'locked') throw locked(result.retryAfterSeconds);
+        throw this.unauthorized('invalid username or password', access);
+      }
+      principal = result.principal;
+    }
+    if (this.permits(principal, access)) return principal;
+    if (principal.name === null) throw this.unauthorized('authentication required', access);
+    throw new RegistryError('DENIED', 'requested access to the resource is denied', accessDetail(access));
+  }
+
+  allowed(principal: Principal, repository: string, action: Action): boolean {
+    return this.policy.allows(principal.name, repository, action);
+  }
+
+  private permits(principal: AuthPrincipal, access: AccessRequest): boolean {
+    switch (access.action) {
+      case 'base':
+        return principal.name !== null;
+      case 'catalog':
+        return this.policy.mayListCatalog(principal.name);
+      default:
+        return access.repository !== null && this.policy.allows(principal.name, access.repository, access.action);
+    }
+  }
+
+  private unauthorized(message: string, access: AccessRequest): RegistryError {
+    return new RegistryError('UNAUTHORIZED', message, accessDetail(access), { headers: this.challenge });
+  }
+}
+
+function tokenPermits(access: readonly ResourceAccess[], type: string, name: string, action: string): boolean {
+  return access.some((a) => a.type === type && a.name === name && (a.actions.includes(action) || a.actions.includes('*')));
+}
+
+export class TokenAccessController implements AuthAccessController {
+  /** What each principal's token granted, for allowed() on the principal authorize() returned. */
+  private readonly grants = new WeakMap<Principal, readonly ResourceAccess[]>();
+
+  constructor(
+    private readonly verifier: TokenVerifier,
+    private readonly policy: Policy,
+    private readonly realm: string,
+    private readonly service: string,
+    private readonly log: Logger,
+  ) {}
+
+  async authorize(req: IncomingMessage, access: AccessRequest): Promise<AuthPrincipal> {
+    const scope = challengeScope(access);
+    const auth = parseAuthorization(req.headers.authorization);
+    if (auth?.scheme !== 'bearer') {
+      throw new RegistryError('UNAUTHORIZED', 'authentication required', accessDetail(access), {
+        headers: { 'WWW-Authenticate': bearerChallenge(this.realm, this.service, scope, auth?.scheme === 'malformed' ? 'invalid_token' : undefined) },
+      });
+    }
+    let token: VerifiedToken;
+    try {
+      token = await this.verifier.verify(auth.token);
+    } catch (err) {
+      if (!(err instanceof TokenError)) throw err;
+      // Why, for the operator (an unreachable JWKS shows up here); never the token itself.
+      this.log.debug({ reason: err.message }, 'bearer token refused');
+      throw new RegistryError('UNAUTHORIZED', 'invalid or expired token', accessDetail(access), {
+        headers: { 'WWW-Authenticate': bearerChallenge(this.realm, this.service, scope, 'invalid_token') },
+      });
+    }
+    const principal = this.policy.principal(token.subject);
+    if (!this.covers(token.access, access)) {
+      // 401 with the scope needed, so a client holding a narrower token fetches a new one (Distribution does the
+      // same); the body says DENIED for a logged-in subject, as a 403 would.
+      throw new RegistryError(
+        principal.name === null ? 'UNAUTHORIZED' : 'DENIED',
+        principal.name === null ? 'authentication required' : 'requested access to the resource is denied',
+        accessDetail(access),
+        { status: 401, headers: { 'WWW-Authenticate': bearerChallenge(this.realm, this.service, scope, 'insufficient_scope') } },
+      );
+    }
+    this.grants.set(principal, token.access);
+    return principal;
+  }
+
+  allowed(principal: Principal, repository: string, action: Action): boolean {
+    const granted = this.grants.get(principal);
+    return (granted !== undefined && tokenPermits(granted, 'repository', repository, action)) || this.policy.allows(principal.name, repository, action);
+  }
+
+  private covers(granted: readonly ResourceAccess[], access: AccessRequest): boolean {
+    switch (access.action) {
+      case 'base':
+        return true;
+      case 'catalog':
+        return tokenPermits(granted, 'registry', 'catalog', '*');
+      default:
+        return access.repository !== null && tokenPermits(granted, 'repository', access.repository, access.action);
+    }
+  }
+}
+
+export interface AuthDeps {
+  readonly log: Logger;
+  readonly metrics?: Metrics;
+  /** storage.dataDir; the token signing key lives in <dataDir>/auth unless auth.token.keyDir says otherwise. */
+  readonly dataDir: string;
+  /** For tests: the clock, and the bcrypt check (to count calls). */
+  readonly now?: () => number;
+  readonly verifyPassword?: PasswordVerify;
+  /** For tests: how often the htpasswd file is stat'ed besides fs.watch (ms; default 2000). */
+  readonly htpasswdPollInterval?: number;
+}
+
+export interface AuthService {
+  readonly access: AuthAccessController;
+  /** Wharf's token endpoint, in token mode with token.issue; the lead mounts it at /auth/token. */
+  readonly tokenHandler?: TokenHandler;
+  /** The htpasswd file, when one is configured (for tests and diagnostics). */
+  readonly users?: HtpasswdFile;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the access controller `config` describes. Throws (so the server does not start) when the htpasswd file
+ * cannot be loaded, the signing key cannot be read or created, or the external issuer's certificate is unusable.
+ */
+export async function createAccessController(config: AuthConfig, deps: AuthDeps): Promise<AuthService> {
+  const log = deps.log.child({ component: 'auth' });
+  if (config.mode === 'none') {
+    if (config.htpasswd.path !== undefined || config.rules.length > 0 || config.anonymous.length > 0 || config.admins.length > 0) {
+      log.warn('auth.mode is none: the registry is open to everyone and the other auth settings are ignored');
+    }
+    return { access: openAccessController, async close() {} };
+  }
+
+  const policy = new Policy(config);
+  const metrics = deps.metrics;
+  const observer: AuthObserver = metrics
+    ? {
+        failure: (reason) => metrics.authFailures.inc({ reason }),
+        lockout: () => metrics.authLockouts.inc(),
+        cacheLookup: (hit) => metrics.cacheRequests.inc({ cache: 'credentials', result: hit ? 'hit' : 'miss' }),
+      }
+    : silentObserver;
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c();
+  };
+  try {
+    let authenticator: Authenticator | null = null;
+    let verifier: CredentialVerifier | null = null;
+    let users: HtpasswdFile | undefined;
+    if (config.htpasswd.path !== undefined) {
+      users = await HtpasswdFile.open(config.htpasswd.path, log, deps.htpasswdPollInterval === undefined ? {} : { pollInterval: deps.htpasswdPollInterval });
+      const file = users;
+      closers.push(() => file.close());
+      verifier = new CredentialVerifier(users, {
+        ttl: config.htpasswd.cacheTtl,
+        ...(deps.verifyPassword ? { verify: deps.verifyPassword } : {}),
+        ...(deps.now ? { now: deps.now } : {}),
+        observer,
+      });
+      const guard = new LoginGuard({ ...config.lockout, ...(deps.now ? { now: deps.now } : {}) }, log, observer);
+      authenticator = new Authenticator(verifier, guard, policy, config.lockout.trustForwardedFor, observer);
+    }
+
+    if (config.mode === 'basic') {
+      if (!authenticator) throw new Error('auth.mode basic needs auth.htpasswd.path');
+      log.info({ mode: 'basic', users: users?.size }, 'authentication on');
+      return { access: new BasicAccessController(authenticator, policy, config.realm), users: users!, close };
+    }
+
+    const token = config.token;
+    if (token.realm === undefined) throw new Error('auth.mode token needs auth.token.realm');
+    const trusted: TrustedIssuer[] = [];
+    let tokenHandler: TokenHandler | undefined;
+    if (token.issue) {
+      if (!authenticator || !verifier) throw new Error('auth.token.issue needs auth.htpasswd.path');
+      const keyDir = resolve(token.keyDir ?? join(deps.dataDir, 'auth'));
+      const key = await loadOrCreateSigningKey(keyDir, log);
+      const issuer = new TokenIssuer(key, { issuer: token.issuer, service: token.service, ttl: token.ttl, refreshTtl: token.refreshTtl, ...(deps.now ? { now: deps.now } : {}) });
+      trusted.push(ownIssuer(key, token.issuer, token.service));
+      tokenHandler = createTokenHandler({ issuer, policy, authenticator, verifier, realm: config.realm, log });
+    }
+    const external = token.external;
+    if (external) {
+      const audience = external.audience ?? token.service;
+      if (external.jwksUrl !== undefined) trusted.push(jwksIssuer(external.issuer, audience, external.jwksUrl));
+      else trusted.push(await certificateIssuer(external.issuer, audience, resolve(external.certificate!)));
+    }
+    const verifierOfTokens = new TokenVerifier(trusted, deps.now ? { now: deps.now } : {});
+    log.info({ mode: 'token', realm: token.realm, service: token.service, issuers: trusted.map((t) => t.issuer), users: users?.size }, 'authentication on');
+    return {
+      access: new TokenAccessController(verifierOfTokens, policy, token.realm, token.service, log),
+      ...(tokenHandler ? { tokenHandler } : {}),
+      ...(users ? { users } : {}),
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

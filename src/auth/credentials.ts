@@ -1,0 +1,148 @@
+// Password verification with a short-lived cache of successes, so a client that sends Basic credentials on every
+// request pays bcrypt once per cacheTtl instead of on every request. The cache holds, per user, an HMAC (keyed by
+// a random per-process key) of user NUL password and an expiry; it is compared in constant time and dropped
+// whenever the user list changes. Failures are never cached.
+import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import bcrypt from 'bcryptjs';
+import type { UserStore } from './htpasswd-file.js';
+import { parseHtpasswd, type HtpasswdEntry } from './htpasswd.js';
+import type { AuthObserver } from './types.js';
+
+/** Checks a password against a bcrypt hash; injectable so tests can count the calls. */
+export type PasswordVerify = (password: string, hash: string) => Promise<boolean>;
+
+export const bcryptVerify: PasswordVerify = (password, hash) => bcrypt.compare(password, hash);
+
+export interface CredentialVerifierOptions {
+  /** How long a success is remembered, in ms; 0 disables the cache. */
+  readonly ttl: number;
+  readonly verify?: PasswordVerify;
+  readonly now?: () => number;
+  readonly observer?: AuthObserver;
+}
+
+interface CachedSuccess {
+  readonly digest: Buffer;
+  readonly expires: number;
+}
+
+const bcryptAlphabet = './ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** A well-formed bcrypt hash nobody knows the password of: unknown users cost as much time as known ones. */
+function dummyHash(cost: number): string {
+  let body = '';
+  for (let i = 0; i < 53; i++) body += bcryptAlphabet[randomInt(bcryptAlphabet.length)];
+  return `$2y$${String(cost).padStart(2, '0')}$${body}`;
+}
+
+export class CredentialVerifier {
+  private readonly key = randomBytes(32);
+  private readonly cache = new Map<string, CachedSuccess>();
+  private readonly inflight = new Map<string, Promise<boolean>>();
+  private cacheVersion: number;
+  private dummy: { cost: number; hash: string } | null = null;
+  private readonly verifyPassword: PasswordVerify;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly store: UserStore,
+    private readonly options: CredentialVerifierOptions,
+  ) {
+    this.verifyPassword = options.verify ?? bcryptVerify;
+    this.now = options.now ?? Date.now;
+    this.cacheVersion = store.version;
+  }
+
+  /** Whether the user exists in the current user list (for refresh tokens, which outlive a password change). */
+  lookup(user: string): HtpasswdEntry | undefined {
+    return this.store.lookup(user);
+  }
+
+  /** Entries currently cached (for tests and metrics). */
+  get cached(): number {
+    return this.cache.size;
+  }
+
+  async verify(user: string, password: string): Promise<boolean> {
+    this.syncVersion();
+    const version = this.store.version;
+    const entry = this.store.lookup(user);
+    const digest = createHmac('sha256', this.key).update(user).update('\0').update(password).digest();
+    if (!entry) {
+      await this.verifyPassword(password, this.dummyHash());
+      return false;
+    }
+    const hit = this.cache.get(user);
+    if (hit) {
+      if (hit.expires > this.now() && timingSafeEqual(hit.digest, digest)) {
+        this.options.observer?.cacheLookup(true);
+        return true;
+      }
+      if (hit.expires <= this.now()) this.cache.delete(user);
+    }
+    this.options.observer?.cacheLookup(false);
+    // Concurrent requests with the same credentials share one bcrypt run.
+    const id = `${version}:${digest.toString('hex')}`;
+    let pending = this.inflight.get(id);
+    if (!pending) {
+      pending = this.verifyPassword(password, entry.hash).finally(() => this.inflight.delete(id));
+      this.inflight.set(id, pending);
+    }
+    const ok = await pending;
+    if (ok && this.options.ttl > 0 && this.store.version === version && this.cacheVersion === version) {
+      this.cache.set(user, { digest, expires: this.now() + this.options.ttl });
+    }
+    return ok;
+  }
+
+  /** Forgets every cached success (the user list changed). */
+  clear(): void {
+    this.cache.clear();
+  }
+
+  private syncVersion(): void {
+    if (this.store.version !== this.cacheVersion) {
+      this.cache.clear();
+      this.cacheVersion = this.store.version;
+    }
+  }
+
+  private dummyHash(): string {
+    const cost = this.store.typicalCost;
+    if (this.dummy?.cost !== cost) this.dummy = { cost, hash: dummyHash(cost) };
+    return this.dummy.hash;
+  }
+}
+
+/** A fixed user list from htpasswd text (tests, and anything that does not need reloading). */
+export class StaticUserStore implements UserStore {
+  private users: ReadonlyMap<string, HtpasswdEntry>;
+  private cost: number;
+  private currentVersion = 1;
+
+  constructor(text: string, source = 'htpasswd') {
+    const parsed = parseHtpasswd(text, source);
+    this.users = parsed.users;
+    this.cost = parsed.typicalCost;
+  }
+
+  get version(): number {
+    return this.currentVersion;
+  }
+
+  get typicalCost(): number {
+    return this.cost;
+  }
+
+  lookup(user: string): HtpasswdEntry | undefined {
+    return this.users.get(user);
+  }
+
+  /** Replaces the contents, as a reload would. */
+  replace(text: string): void {
+    const parsed = parseHtpasswd(text, 'htpasswd');
+    this.users = parsed.users;
+    this.cost = parsed.typicalCost;
+    this.currentVersion++;
+  }
+}

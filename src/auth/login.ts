@@ -1,0 +1,74 @@
+// Reading credentials off a request and checking them, with lockout: shared by the Basic controller and the token
+// endpoint. Nothing here ever logs a password or token.
+import type { IncomingMessage } from 'node:http';
+import type { CredentialVerifier } from './credentials.js';
+import { clientAddress, type LoginGuard } from './lockout.js';
+import { silentObserver, type AuthObserver } from './types.js';
+import type { Policy } from './policy.js';
+import type { AuthPrincipal } from './types.js';
+
+export type Authorization =
+  | { readonly scheme: 'basic'; readonly user: string; readonly password: string }
+  | { readonly scheme: 'bearer'; readonly token: string }
+  | { readonly scheme: 'other' }
+  | { readonly scheme: 'malformed' };
+
+const base64 = /^[A-Za-z0-9+/]+={0,2}$/;
+const token68 = /^[A-Za-z0-9._~+/-]+=*$/;
+
+/** The Authorization header, parsed; null when there is none (or it carries no user name). */
+export function parseAuthorization(header: string | undefined): Authorization | null {
+  if (header === undefined || header.trim() === '') return null;
+  const trimmed = header.trim();
+  const space = trimmed.indexOf(' ');
+  const scheme = (space === -1 ? trimmed : trimmed.slice(0, space)).toLowerCase();
+  const value = space === -1 ? '' : trimmed.slice(space + 1).trim();
+  if (scheme === 'basic') {
+    if (!base64.test(value) || value.length % 4 !== 0) return { scheme: 'malformed' };
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon === -1) return { scheme: 'malformed' };
+    // Clients without credentials may still answer a Basic challenge, with an empty user and password
+    // (containers/image sends `Basic Og==`): that is an anonymous request, not a failed login.
+    if (colon === 0) return null;
+    return { scheme: 'basic', user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+  }
+  if (scheme === 'bearer') return token68.test(value) ? { scheme: 'bearer', token: value } : { scheme: 'malformed' };
+  return { scheme: 'other' };
+}
+
+export type LoginResult =
+  | { readonly ok: true; readonly principal: AuthPrincipal }
+  | { readonly ok: false; readonly reason: 'invalid' }
+  | { readonly ok: false; readonly reason: 'locked'; readonly retryAfterSeconds: number };
+
+export class Authenticator {
+  constructor(
+    private readonly verifier: CredentialVerifier,
+    private readonly guard: LoginGuard,
+    private readonly policy: Policy,
+    private readonly trustForwardedFor: boolean,
+    private readonly observer: AuthObserver = silentObserver,
+  ) {}
+
+  address(req: IncomingMessage): string {
+    return clientAddress(req, this.trustForwardedFor);
+  }
+
+  /** Checks a user name and password from `req`'s client: lockout first, then the password. */
+  async login(req: IncomingMessage, user: string, password: string): Promise<LoginResult> {
+    const address = this.address(req);
+    const check = this.guard.check(address, user);
+    if (check.locked) {
+      this.observer.failure('locked_out');
+      return { ok: false, reason: 'locked', retryAfterSeconds: check.retryAfterSeconds };
+    }
+    if (!(await this.verifier.verify(user, password))) {
+      this.observer.failure('bad_credentials');
+      this.guard.failure(address, user);
+      return { ok: false, reason: 'invalid' };
+    }
+    this.guard.success(user);
+    return { ok: true, principal: this.policy.principal(user) };
+  }
+}
