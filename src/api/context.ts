@@ -10,6 +10,8 @@ export interface RequestInfo {
   /** Taken at arrival: once the response is done, req.socket may already be gone. */
   readonly remoteAddr: string;
   route?: string;
+  /** pull, push, delete, catalog or base: what the request asked to do, for access logs and audits. */
+  action?: string;
   repository?: string;
   principal?: Principal;
 }

@@ -66,6 +66,7 @@ export class Router {
         headers: { Allow: Object.keys(found.route.methods).join(', ') },
       });
     }
+    info.action = operation.action;
     const params = decodeParams(found.params);
     if (params.name !== undefined) info.repository = requireName(params.name);
     if (operation.action === 'delete' && !this.registry.config.registry.deleteEnabled) {

@@ -76,6 +76,7 @@ export function createApiServer(
           bytesIn,
           bytesOut,
           repository: info.repository,
+          action: info.action,
           user: info.principal?.name ?? undefined,
           remoteAddr: info.remoteAddr,
         },

@@ -3,6 +3,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { migrations } from './sqlite-schema.js';
 import type {
+  RepositoryUsage,
+  TagDetail,
   GcDecision,
   ManifestReview,
   BlobRecord,
@@ -197,6 +199,28 @@ export class SqliteMetadataStore implements MetadataStore {
       deferManifest: db.prepare(`UPDATE gc_manifest_review SET review_after = ? WHERE repository_id = ${repoId} AND digest = ?`),
       dequeueManifest: db.prepare(`DELETE FROM gc_manifest_review WHERE repository_id = ${repoId} AND digest = ?`),
       deleteManifestById: db.prepare('DELETE FROM manifests WHERE id = ?'),
+      deleteRepository: db.prepare('DELETE FROM repositories WHERE name = ?'),
+      forgetManifestReviews: db.prepare('DELETE FROM gc_manifest_review WHERE repository_id = ?'),
+      usageOf: db.prepare<[string], { name: string; blobs: number; bytes: number; manifests: number; tags: number }>(
+        `SELECT r.name,
+           (SELECT count(*) FROM repository_blobs rb WHERE rb.repository_id = r.id) AS blobs,
+           (SELECT coalesce(sum(b.size), 0) FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest WHERE rb.repository_id = r.id) AS bytes,
+           (SELECT count(*) FROM manifests m WHERE m.repository_id = r.id) AS manifests,
+           (SELECT count(*) FROM tags t WHERE t.repository_id = r.id) AS tags
+         FROM repositories r WHERE r.name = ?`,
+      ),
+      tagDetails: db.prepare<[string], { name: string; digest: string; updated_at: number; last_pulled_at: number | null }>(
+        `SELECT name, manifest_digest AS digest, updated_at, last_pulled_at FROM tags WHERE repository_id = ${repoId} ORDER BY updated_at DESC, name`,
+      ),
+      untagged: db.prepare<[string, number, number], { digest: string }>(
+        `SELECT m.digest FROM manifests m WHERE m.repository_id = ${repoId} AND m.created_at < ?
+           AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.manifest_digest = m.digest)
+         ORDER BY m.created_at LIMIT ?`,
+      ),
+      referencing: db.prepare<[string], { repository: string; digest: string }>(
+        `SELECT r.name AS repository, m.digest FROM manifest_references x JOIN manifests m ON m.id = x.manifest_id
+         JOIN repositories r ON r.id = m.repository_id WHERE x.digest = ? ORDER BY r.name, m.digest`,
+      ),
       insertEvent: db.prepare<[string, string, number], { id: number }>(
         'INSERT INTO events (repository, payload, created_at) VALUES (?, ?, ?) RETURNING id',
       ),
@@ -534,6 +558,46 @@ export class SqliteMetadataStore implements MetadataStore {
       // Cascades to its references; the triggers queue the blobs, children and referrers it kept alive.
       this.stmt.deleteManifestById.run(m.id);
       return done('deleted', m.size);
+    })();
+  }
+
+  async deleteRepository(repository: string, events?: readonly OutboxEvent[]): Promise<boolean> {
+    return this.db.transaction(() => {
+      const repo = this.stmt.repoIdOf.get(repository);
+      if (!repo) return false;
+      this.stmt.deleteRepository.run(repository);
+      // The cascade queued its manifests for review; with the repository gone there is nothing left to review.
+      this.stmt.forgetManifestReviews.run(repo.id);
+      this.recordEvents(events, Date.now());
+      return true;
+    })();
+  }
+
+  async repositoryUsage(repository: string): Promise<RepositoryUsage | null> {
+    return this.stmt.usageOf.get(repository) ?? null;
+  }
+
+  async listRepositoryUsage(page: Page): Promise<RepositoryUsage[]> {
+    const names = await this.listRepositories(page);
+    return names.map((name) => this.stmt.usageOf.get(name)!).filter(Boolean);
+  }
+
+  async listTagDetails(repository: string): Promise<TagDetail[]> {
+    return this.stmt.tagDetails.all(repository).map((t) => ({ name: t.name, digest: t.digest, updatedAt: t.updated_at, lastPulledAt: t.last_pulled_at }));
+  }
+
+  async untaggedManifests(repository: string, createdBefore: number, limit: number): Promise<string[]> {
+    return this.stmt.untagged.all(repository, createdBefore, limit).map((r) => r.digest);
+  }
+
+  async manifestsReferencing(digest: string): Promise<{ repository: string; digest: string }[]> {
+    return this.stmt.referencing.all(digest);
+  }
+
+  async removeBlobRecord(digest: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      this.stmt.unlinkAll.run(digest);
+      return this.stmt.deleteBlob.run(digest).changes > 0;
     })();
   }
 }

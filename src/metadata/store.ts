@@ -112,6 +112,23 @@ export interface ManifestReview {
   readonly digest: string;
 }
 
+export interface RepositoryUsage {
+  readonly name: string;
+  /** Distinct blobs linked to the repository, and their bytes (what a quota counts). */
+  readonly blobs: number;
+  readonly bytes: number;
+  readonly manifests: number;
+  readonly tags: number;
+}
+
+export interface TagDetail {
+  readonly name: string;
+  readonly digest: string;
+  /** When the tag was last pushed (moved). */
+  readonly updatedAt: number;
+  readonly lastPulledAt: number | null;
+}
+
 export interface MetadataStore {
   readonly name: string;
   close(): Promise<void>;
@@ -137,6 +154,18 @@ export interface MetadataStore {
   listTags(repository: string, page: Page): Promise<string[] | null>;
   listRepositories(page: Page): Promise<string[]>;
   listReferrers(repository: string, subject: string, artifactType?: string): Promise<ReferrerRecord[]>;
+  /** Removes the repository with its tags, manifests and links; GC then reclaims blobs nothing else uses. */
+  deleteRepository(repository: string, events?: readonly OutboxEvent[]): Promise<boolean>;
+  /** null when the repository does not exist. */
+  repositoryUsage(repository: string): Promise<RepositoryUsage | null>;
+  listRepositoryUsage(page: Page): Promise<RepositoryUsage[]>;
+  listTagDetails(repository: string): Promise<TagDetail[]>;
+  /** Manifests no tag points at, created before `createdBefore` (retention candidates; GC re-checks each). */
+  untaggedManifests(repository: string, createdBefore: number, limit: number): Promise<string[]>;
+  /** Manifests that reference the blob, in any repository (fsck reports what a bad blob breaks). */
+  manifestsReferencing(digest: string): Promise<{ repository: string; digest: string }[]>;
+  /** Forgets a blob whose bytes are corrupt or missing, so it is no longer served (fsck --repair). */
+  removeBlobRecord(digest: string): Promise<boolean>;
   recordPulls(pulls: readonly PullRecord[]): Promise<void>;
 
   // Upload sessions

@@ -25,6 +25,7 @@ test('one JSON access line per request, with the echoed request id; credentials 
     assert.equal(line.status, 404);
     assert.equal(line.route, 'tags');
     assert.equal(line.repository, 'some/repo');
+    assert.equal(line.action, 'pull');
     assert.equal(typeof line.durationMs, 'number');
     assert.ok(lines.some((l) => l.requestId === generatedId));
     assert.ok(!wharf.output().includes(secret) && !wharf.output().includes('hunter2'), 'credentials must never reach the log');

@@ -201,5 +201,39 @@ export function metadataStoreConformance(name: string, create: () => Promise<Sto
       assert.deepEqual((await s.listBlobs({ limit: 2 })).map((b) => b.size), [181, 182]);
       assert.deepEqual((await s.listBlobs({ limit: 2, last: d(182) })).map((b) => b.size), [183]);
     });
+
+    test('repository usage counts distinct linked blobs; delete removes tags, manifests and links, and queues blobs for GC', async () => {
+      await s.commitBlob('u', { digest: d(190), size: 100 });
+      await s.commitBlob('u', { digest: d(191), size: 50 });
+      await s.commitBlob('v', { digest: d(190), size: 100 });
+      await s.putManifest(manifest('u', d(192), { blobs: [d(190), d(191)], tags: ['a', 'b'] }));
+      assert.deepEqual(await s.repositoryUsage('u'), { name: 'u', blobs: 2, bytes: 150, manifests: 1, tags: 2 });
+      assert.deepEqual((await s.listRepositoryUsage({ limit: 10 })).map((r) => [r.name, r.bytes]), [['u', 150], ['v', 100]]);
+      assert.equal(await s.repositoryUsage('nope'), null);
+      assert.equal(await s.deleteRepository('u', [ev('u', 9)]), true);
+      assert.equal(await s.deleteRepository('u'), false);
+      assert.equal(await s.repositoryUsage('u'), null);
+      assert.equal(await s.getManifest('u', { tag: 'a' }), null);
+      assert.ok(await s.getRepositoryBlob('v', d(190)), 'other repositories keep their links');
+      assert.deepEqual((await s.dueDeliveries('hook', Date.now() + 1, 10)).map((x) => x.payload), ['{"n":9}']);
+      assert.ok((await s.dueBlobReviews(Date.now(), '', 10)).includes(d(191)));
+    });
+
+    test('tag details, untagged manifests, and who references a blob', async () => {
+      await s.commitBlob('t', { digest: d(200), size: 1 });
+      await s.putManifest(manifest('t', d(201), { blobs: [d(200)], tags: ['old'] }));
+      await new Promise((r) => setTimeout(r, 5));
+      await s.putManifest(manifest('t', d(202), { blobs: [d(200)], tags: ['new'] }));
+      await s.putManifest(manifest('t', d(203), { blobs: [d(200)] }));
+      const tags = await s.listTagDetails('t');
+      assert.deepEqual(tags.map((x) => [x.name, x.digest]), [['new', d(202)], ['old', d(201)]], 'newest first');
+      assert.equal(tags[0]!.lastPulledAt, null);
+      assert.deepEqual(await s.untaggedManifests('t', Date.now() + 1, 10), [d(203)]);
+      assert.deepEqual(await s.untaggedManifests('t', 0, 10), []);
+      assert.deepEqual((await s.manifestsReferencing(d(200))).map((m) => m.digest), [d(201), d(202), d(203)]);
+      assert.equal(await s.removeBlobRecord(d(200)), true);
+      assert.equal(await s.getRepositoryBlob('t', d(200)), null);
+      assert.equal(await s.getBlob(d(200)), null);
+    });
   });
 }
