@@ -5,7 +5,8 @@ export type Action = 'pull' | 'push' | 'delete';
 /** A repository-scoped request: what the caller wants to do, where. Catalog and base checks have no repository. */
 export interface AccessRequest {
   readonly repository: string | null;
-  readonly action: Action | 'catalog' | 'base';
+  /** admin: the registry's admin API (repository deletion, usage), for admins only. */
+  readonly action: Action | 'catalog' | 'base' | 'admin';
 }
 
 export interface Principal {

@@ -69,7 +69,7 @@ export class Router {
     info.action = operation.action;
     const params = decodeParams(found.params);
     if (params.name !== undefined) info.repository = requireName(params.name);
-    if (operation.action === 'delete' && !this.registry.config.registry.deleteEnabled) {
+    if (operation.deletes && !this.registry.config.registry.deleteEnabled) {
       throw new RegistryError('UNSUPPORTED', 'deletes are disabled on this registry');
     }
     const ctx: RequestContext = {

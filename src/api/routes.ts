@@ -1,5 +1,6 @@
 import type { Action } from './access.js';
 import type { Handler } from './context.js';
+import { deleteRepository, getRepositoryUsage, listRepositoryUsage } from './handlers/admin.js';
 import { getBase } from './handlers/base.js';
 import { deleteBlob, getBlob } from './handlers/blobs.js';
 import { listCatalog } from './handlers/catalog.js';
@@ -11,9 +12,11 @@ import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } fr
 export interface Operation {
   readonly handler: Handler;
   /** What the caller must be allowed to do on the repository (or the registry, for catalog and base). */
-  readonly action: Action | 'catalog' | 'base';
+  readonly action: Action | 'catalog' | 'base' | 'admin';
   /** Counts against registry.maxConcurrentUploads. */
   readonly upload?: boolean;
+  /** Removes content: refused with 405 UNSUPPORTED when registry.deleteEnabled is false. */
+  readonly deletes?: boolean;
 }
 
 export interface Route {
@@ -36,7 +39,7 @@ export const routes: readonly Route[] = [
       GET: { handler: getManifest, action: 'pull' },
       HEAD: { handler: getManifest, action: 'pull' },
       PUT: { handler: putManifest, action: 'push' },
-      DELETE: { handler: deleteManifest, action: 'delete' },
+      DELETE: { handler: deleteManifest, action: 'delete', deletes: true },
     },
   },
   {
@@ -60,7 +63,16 @@ export const routes: readonly Route[] = [
     methods: {
       GET: { handler: getBlob, action: 'pull' },
       HEAD: { handler: getBlob, action: 'pull' },
-      DELETE: { handler: deleteBlob, action: 'delete' },
+      DELETE: { handler: deleteBlob, action: 'delete', deletes: true },
+    },
+  },
+  { name: 'admin-repositories', pattern: /^\/admin\/v1\/repositories$/, methods: { GET: { handler: listRepositoryUsage, action: 'admin' } } },
+  {
+    name: 'admin-repository',
+    pattern: /^\/admin\/v1\/repositories\/(?<name>.+)$/,
+    methods: {
+      GET: { handler: getRepositoryUsage, action: 'admin' },
+      DELETE: { handler: deleteRepository, action: 'admin', deletes: true },
     },
   },
   { name: 'referrers', pattern: /^\/v2\/(?<name>.+)\/referrers\/(?<digest>[^/]+)$/, methods: { GET: { handler: listReferrers, action: 'pull' } } },

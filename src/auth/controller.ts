@@ -46,6 +46,7 @@ export const openAccessController: AuthAccessController = {
 function accessDetail(access: AccessRequest): unknown {
   if (access.action === 'base') return undefined;
   if (access.action === 'catalog') return [{ Type: 'registry', Name: 'catalog', Action: '*' }];
+  if (access.action === 'admin') return undefined;
   return [{ Type: 'repository', Name: access.repository, Action: access.action }];
 }
 
@@ -91,6 +92,8 @@ export class BasicAccessController implements AuthAccessController {
         return principal.name !== null;
       case 'catalog':
         return this.policy.mayListCatalog(principal.name);
+      case 'admin':
+        return this.policy.isAdmin(principal.name);
       default:
         return access.repository !== null && this.policy.allows(principal.name, access.repository, access.action);
     }
@@ -137,7 +140,7 @@ export class TokenAccessController implements AuthAccessController {
       });
     }
     const principal = this.policy.principal(token.subject);
-    if (!this.covers(token.access, access)) {
+    if (!this.covers(token.access, access, principal)) {
       // 401 with the scope needed, so a client holding a narrower token fetches a new one (Distribution does the
       // same); the body says DENIED for a logged-in subject, as a 403 would.
       throw new RegistryError(
@@ -156,10 +159,13 @@ export class TokenAccessController implements AuthAccessController {
     return (granted !== undefined && tokenPermits(granted, 'repository', repository, action)) || this.policy.allows(principal.name, repository, action);
   }
 
-  private covers(granted: readonly ResourceAccess[], access: AccessRequest): boolean {
+  private covers(granted: readonly ResourceAccess[], access: AccessRequest, principal: Principal): boolean {
     switch (access.action) {
       case 'base':
         return true;
+      case 'admin':
+        // The admin API takes no scope: the token's subject must be an admin.
+        return this.policy.isAdmin(principal.name);
       case 'catalog':
         return tokenPermits(granted, 'registry', 'catalog', '*');
       default:

@@ -48,7 +48,7 @@ export function formatScope(scope: ResourceAccess): string {
  * uploading); the request itself only needs push.
  */
 export function challengeScope(access: AccessRequest): ResourceAccess | null {
-  if (access.action === 'base') return null;
+  if (access.action === 'base' || access.action === 'admin') return null;
   if (access.action === 'catalog') return { type: 'registry', name: 'catalog', actions: ['*'] };
   if (access.repository === null) return null;
   return { type: 'repository', name: access.repository, actions: access.action === 'push' ? ['pull', 'push'] : [access.action] };

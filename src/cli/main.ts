@@ -5,6 +5,7 @@ process.env.UV_THREADPOOL_SIZE ??= '16';
 import { ConfigError } from '../config/load.js';
 import { configCommand, configUsage } from './commands/config.js';
 import { gcCommand, gcUsage } from './commands/gc.js';
+import { repoCommand, repoUsage } from './commands/repo.js';
 import { serveCommand, serveUsage } from './commands/serve.js';
 import { userCommand, userUsage } from './commands/user.js';
 import { webhooksCommand, webhooksUsage } from './commands/webhooks.js';
@@ -18,6 +19,7 @@ const commands: Record<string, Command> = {
   webhooks: webhooksCommand,
   gc: gcCommand,
   user: userCommand,
+  repo: repoCommand,
 };
 
 const help = `wharf — a self-hosted OCI/Docker container registry
@@ -27,6 +29,7 @@ Usage:
                                  Serve the registry (defaults: 0.0.0.0:5000, ./data, no config file needed)
   ${configUsage}
   ${userUsage}
+  ${repoUsage}
   ${gcUsage}
   ${webhooksUsage}
   wharf --help | --version

@@ -3,12 +3,14 @@ import type { Config } from '../config/schema.js';
 import { EventRecorder } from '../events/recorder.js';
 import { GarbageCollector } from '../gc/collector.js';
 import { Metrics } from '../metrics/metrics.js';
+import { Quotas } from '../quota/quotas.js';
 import type { MetadataStore } from '../metadata/store.js';
 import { SqliteMetadataStore } from '../metadata/sqlite.js';
 import type { BlobDriver } from '../storage/driver.js';
 import { FilesystemDriver } from '../storage/filesystem.js';
 import { ManifestService } from './manifests.js';
 import { PullRecorder } from './pull-recorder.js';
+import { RepositoryService } from './repositories.js';
 import { UploadService } from './uploads.js';
 
 /** The registry's state and services, independent of HTTP: what the API, the CLI and background jobs share. */
@@ -19,6 +21,8 @@ export class Registry {
   readonly events: EventRecorder;
   readonly metrics: Metrics;
   readonly gc: GarbageCollector;
+  readonly quotas: Quotas;
+  readonly repositories: RepositoryService;
   private readonly purgeTimer: NodeJS.Timeout;
   private gcTimer: NodeJS.Timeout | null = null;
 
@@ -34,6 +38,8 @@ export class Registry {
     this.manifests = new ManifestService(metadata, this.events);
     this.pulls = new PullRecorder(metadata, log);
     this.gc = new GarbageCollector(metadata, driver, log, this.metrics);
+    this.quotas = new Quotas(config.quotas, metadata);
+    this.repositories = new RepositoryService(metadata, this.events);
     this.purgeTimer = setInterval(() => void this.purgeUploads(), config.registry.uploadPurgeInterval);
     this.purgeTimer.unref();
   }

@@ -56,6 +56,18 @@ function chunkRange(req: IncomingMessage): { start: number; end: number } | unde
   return range;
 }
 
+function declaredLength(req: IncomingMessage): number {
+  const length = Number(req.headers['content-length'] ?? 0);
+  return Number.isSafeInteger(length) && length > 0 ? length : 0;
+}
+
+/** Quota check before any data is accepted; a no-op (no queries) for repositories without a quota. */
+async function enforceQuota(ctx: RequestContext, incoming: () => Promise<number | 'unknown'>): Promise<void> {
+  const name = ctx.params.name!;
+  if (ctx.registry.quotas.limitFor(name) === null) return;
+  await ctx.registry.quotas.check(name, await incoming());
+}
+
 async function tryMount(ctx: RequestContext, digest: string, from: string | null): Promise<boolean> {
   const { registry } = ctx;
   // With auth on, a mount must name a source the caller may pull; without one it is a plain upload.
@@ -65,6 +77,9 @@ async function tryMount(ctx: RequestContext, digest: string, from: string | null
     if (!ctx.access.allowed(ctx.info.principal ?? { name: null }, from, 'pull')) return false;
     if (!(await registry.metadata.getRepositoryBlob(from, digest))) return false;
   }
+  const blob = await registry.metadata.getBlob(digest);
+  if (!blob) return false;
+  if (!(await registry.metadata.getRepositoryBlob(ctx.params.name!, digest))) await enforceQuota(ctx, async () => blob.size);
   const events = registry.events.events('mount', { repository: ctx.params.name!, digest, mediaType: 'application/octet-stream' }, eventOrigin(ctx));
   return registry.metadata.linkBlob(ctx.params.name!, digest, events);
 }
@@ -81,6 +96,10 @@ export const startUpload: Handler = async (ctx) => {
     }
   }
   const digest = query.get('digest');
+  await enforceQuota(ctx, async () => {
+    if (digest === null || req.headers['content-length'] === undefined) return 'unknown';
+    return (await registry.metadata.getRepositoryBlob(name, digest)) ? 0 : declaredLength(req); // already counted
+  });
   if (digest !== null) {
     const blob = await registry.uploads.monolithic(name, requireDigest(digest), req);
     sendBlobCreated(ctx, blob.digest);
@@ -102,6 +121,7 @@ export const uploadStatus: Handler = async (ctx) => {
 export const patchUpload: Handler = async (ctx) => {
   const id = uploadId(ctx);
   const range = chunkRange(ctx.req);
+  await enforceQuota(ctx, async () => (await ctx.registry.uploads.status(ctx.params.name!, id)).size + declaredLength(ctx.req));
   const upload = await ctx.registry.uploads.append(ctx.params.name!, id, ctx.req, range);
   sendUploadStatus(ctx, 202, upload);
 };
@@ -111,6 +131,12 @@ export const finishUpload: Handler = async (ctx) => {
   const digest = requireDigest(ctx.query.get('digest'));
   const range = chunkRange(ctx.req);
   const body = hasBody(ctx.req) ? ctx.req : null;
+  await enforceQuota(ctx, async () => {
+    const name = ctx.params.name!;
+    const canonical = `${digest.algorithm}:${digest.hex}`;
+    if (await ctx.registry.metadata.getRepositoryBlob(name, canonical)) return 0; // already counted
+    return (await ctx.registry.uploads.status(name, id)).size + declaredLength(ctx.req);
+  });
   const blob = await ctx.registry.uploads.finish(ctx.params.name!, id, digest, body, range);
   sendBlobCreated(ctx, blob.digest);
 };
