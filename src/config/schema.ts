@@ -4,6 +4,7 @@ import { parseDuration } from './duration.js';
 import { webhooksConfigSchema } from '../events/config.js';
 import { authConfigSchema } from '../auth/config.js';
 import { quotasConfigSchema } from '../quota/config.js';
+import { retentionConfigSchema } from '../retention/config.js';
 import { corsConfigSchema } from '../api/cors.js';
 import { securityHeadersConfigSchema } from '../api/security-headers.js';
 import { tlsConfigSchema } from '../tls/config.js';
@@ -82,6 +83,7 @@ export const configSchema = section({
       .default(false)
       .describe('Scheduled passes also delete manifests no tag reaches (an index keeps its children, a surviving subject its referrers).'),
   }).describe('Online garbage collection.'),
+  retention: retentionConfigSchema,
   quotas: quotasConfigSchema,
   webhooks: webhooksConfigSchema.describe('Event notifications, delivered from a durable outbox.'),
   tls: tlsConfigSchema,

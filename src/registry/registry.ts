@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { EventRecorder } from '../events/recorder.js';
-import { GarbageCollector } from '../gc/collector.js';
+import { GarbageCollector, type GcOptions, type GcSummary } from '../gc/collector.js';
 import { Metrics } from '../metrics/metrics.js';
 import { Quotas } from '../quota/quotas.js';
+import { Retention, type RetentionAction } from '../retention/retention.js';
 import type { MetadataStore } from '../metadata/store.js';
 import { SqliteMetadataStore } from '../metadata/sqlite.js';
 import type { BlobDriver } from '../storage/driver.js';
@@ -23,6 +24,7 @@ export class Registry {
   readonly gc: GarbageCollector;
   readonly quotas: Quotas;
   readonly repositories: RepositoryService;
+  readonly retention: Retention;
   private readonly purgeTimer: NodeJS.Timeout;
   private gcTimer: NodeJS.Timeout | null = null;
 
@@ -40,6 +42,7 @@ export class Registry {
     this.gc = new GarbageCollector(metadata, driver, log, this.metrics);
     this.quotas = new Quotas(config.quotas, metadata);
     this.repositories = new RepositoryService(metadata, this.events);
+    this.retention = new Retention(config.retention, metadata, this.events, log);
     this.purgeTimer = setInterval(() => void this.purgeUploads(), config.registry.uploadPurgeInterval);
     this.purgeTimer.unref();
   }
@@ -52,14 +55,21 @@ export class Registry {
     }
   }
 
-  /** Scheduled online GC, when enabled; each pass is logged and counted in metrics. */
+  /** One GC cycle: retention rules first (they untag), then garbage collection (it reclaims). */
+  async collect(options: GcOptions): Promise<{ retention: RetentionAction[]; gc: GcSummary }> {
+    await this.pulls.flush(); // retention's "not pulled for" must see the latest pulls
+    const retention = await this.retention.apply(options.dryRun);
+    const gc = await this.gc.run(options);
+    return { retention, gc };
+  }
+
+  /** Scheduled online GC cycles, when enabled; each pass is logged and counted in metrics. */
   startGcSchedule(): void {
     const { gc } = this.config;
     if (!gc.enabled) return;
     const tick = () => {
       this.gcTimer = setTimeout(() => {
-        this.gc
-          .run({ deleteUntagged: gc.deleteUntagged, dryRun: false, gracePeriod: gc.gracePeriod })
+        this.collect({ deleteUntagged: gc.deleteUntagged, dryRun: false, gracePeriod: gc.gracePeriod })
           .catch((err: unknown) => this.log.error({ err }, 'garbage collection failed'))
           .finally(tick);
       }, gc.interval);

@@ -5,7 +5,7 @@ import { createLogger } from '../../log/logger.js';
 import { openRegistry } from '../../registry/registry.js';
 
 export const gcUsage = `wharf gc [--dry-run] [--delete-untagged] [--grace DURATION] [--config FILE] [--data-dir DIR]
-                                 Online garbage collection, safe while the registry serves`;
+                                 Retention rules, then online garbage collection; safe while the registry serves`;
 
 function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -38,7 +38,7 @@ export async function gcCommand(args: string[]): Promise<number> {
   const registry = openRegistry({ ...config, log: { ...config.log, level: 'warn' } }, createLogger({ ...config.log, level: 'warn' }));
   const tty = process.stderr.isTTY;
   try {
-    const summary = await registry.gc.run({
+    const { retention, gc: summary } = await registry.collect({
       deleteUntagged: values['delete-untagged'] ?? config.gc.deleteUntagged,
       dryRun: values['dry-run'],
       gracePeriod: grace,
@@ -48,6 +48,9 @@ export async function gcCommand(args: string[]): Promise<number> {
       },
     });
     if (tty) process.stderr.write('\n');
+    for (const a of retention) {
+      process.stdout.write(`retention: ${values['dry-run'] ? 'would delete' : 'deleted'} ${a.repository}${a.tag ? `:${a.tag}` : `@${a.digest}`} (${a.reason})\n`);
+    }
     const verb = summary.dryRun ? 'would delete' : 'deleted';
     process.stdout.write(
       `${summary.dryRun ? 'dry run: ' : ''}${verb} ${summary.manifestsDeleted} manifests and ${summary.blobsDeleted} blobs, ` +

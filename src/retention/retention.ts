@@ -1,0 +1,87 @@
+import type { Logger } from 'pino';
+import type { EventOrigin } from '../events/event.js';
+import type { EventRecorder } from '../events/recorder.js';
+import type { MetadataStore, TagDetail } from '../metadata/store.js';
+import { matchesAny, repositoryGlob } from '../oci/glob.js';
+import type { RetentionRule } from './config.js';
+
+export interface RetentionAction {
+  readonly repository: string;
+  readonly tag?: string;
+  readonly digest: string;
+  readonly reason: string;
+}
+
+interface CompiledRule {
+  readonly globs: readonly RegExp[];
+  readonly keepTags: readonly RegExp[];
+  readonly rule: RetentionRule;
+}
+
+/** Deletions by retention are the registry's own doing; events say so. */
+const retentionOrigin: EventOrigin = { requestId: 'retention', addr: '', host: '', method: '', userAgent: 'wharf-retention', actor: 'wharf-retention' };
+
+/** Which tags a rule removes: never the keepLast newest or a keepTags match; otherwise any age or idleness limit. */
+export function tagsToDelete(tags: readonly TagDetail[], rule: RetentionRule, keepTags: readonly RegExp[], now: number): { tag: TagDetail; reason: string }[] {
+  const newestFirst = [...tags].sort((a, b) => b.updatedAt - a.updatedAt || a.name.localeCompare(b.name));
+  const out: { tag: TagDetail; reason: string }[] = [];
+  newestFirst.forEach((tag, index) => {
+    if (rule.keepLast !== undefined && index < rule.keepLast) return;
+    if (keepTags.some((p) => p.test(tag.name))) return;
+    if (rule.olderThan !== undefined && tag.updatedAt < now - rule.olderThan) out.push({ tag, reason: 'olderThan' });
+    else if (rule.notPulledFor !== undefined && (tag.lastPulledAt ?? tag.updatedAt) < now - rule.notPulledFor) out.push({ tag, reason: 'notPulledFor' });
+    else if (rule.keepLast !== undefined && rule.olderThan === undefined && rule.notPulledFor === undefined) out.push({ tag, reason: 'keepLast' });
+  });
+  return out;
+}
+
+export class Retention {
+  private readonly rules: readonly CompiledRule[];
+
+  constructor(
+    rules: readonly RetentionRule[],
+    private readonly metadata: MetadataStore,
+    private readonly events: EventRecorder,
+    private readonly log: Logger,
+  ) {
+    this.rules = rules.map((rule) => ({ rule, globs: rule.repositories.map(repositoryGlob), keepTags: rule.keepTags.map((p) => new RegExp(p)) }));
+  }
+
+  get enabled(): boolean {
+    return this.rules.length > 0;
+  }
+
+  /** Applies every rule (or, with dryRun, lists what it would do). Manifests untagged here are left to GC. */
+  async apply(dryRun: boolean, now = Date.now()): Promise<RetentionAction[]> {
+    const actions: RetentionAction[] = [];
+    if (!this.enabled) return actions;
+    for (let last: string | undefined; ; ) {
+      const page = await this.metadata.listRepositories({ last, limit: 500 });
+      for (const repository of page) {
+        const compiled = this.rules.find((r) => matchesAny(r.globs, repository));
+        if (compiled) actions.push(...(await this.applyRule(repository, compiled, dryRun, now)));
+      }
+      if (page.length < 500) break;
+      last = page[page.length - 1];
+    }
+    if (actions.length > 0) this.log.info({ retention: { dryRun, actions: actions.length } }, dryRun ? 'retention preview' : 'retention applied');
+    return actions;
+  }
+
+  private async applyRule(repository: string, { rule, keepTags }: CompiledRule, dryRun: boolean, now: number): Promise<RetentionAction[]> {
+    const actions: RetentionAction[] = [];
+    for (const { tag, reason } of tagsToDelete(await this.metadata.listTagDetails(repository), rule, keepTags, now)) {
+      const events = this.events.events('delete', { repository, digest: tag.digest, tag: tag.name }, retentionOrigin);
+      if (dryRun || (await this.metadata.deleteTag(repository, tag.name, events))) actions.push({ repository, tag: tag.name, digest: tag.digest, reason });
+    }
+    if (rule.untaggedOlderThan !== undefined) {
+      const cutoff = now - rule.untaggedOlderThan;
+      for (const digest of await this.metadata.untaggedManifests(repository, cutoff, 10_000)) {
+        // The store re-checks that no index or surviving subject still needs it, as GC does.
+        const decision = await this.metadata.collectManifest({ repository, digest }, cutoff, rule.untaggedOlderThan, dryRun);
+        if (decision.outcome === 'deleted' || decision.outcome === 'would-delete') actions.push({ repository, digest, reason: 'untaggedOlderThan' });
+      }
+    }
+    return actions;
+  }
+}
