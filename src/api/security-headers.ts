@@ -1,17 +1,8 @@
 // Security headers on every API response: HSTS (over TLS only), nosniff, frame and referrer policies, a CSP.
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { parseDuration } from '../config/duration.js';
+import { duration, section } from '../config/fields.js';
 
-const duration = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .refine((v) => parseDuration(v) !== null, { message: "expected a duration such as '1h', '180d', '365d' or '0'" })
-    .transform((v) => parseDuration(v)!)
-    .meta({ kind: 'duration', fallback });
-
-const section = <T extends z.ZodRawShape>(shape: T) => z.object(shape).strict().prefault({} as never);
 const headerValue = (fallback: string) => z.string().regex(/^[\t\x20-\x7e]*$/, 'printable ASCII only (no line breaks)').default(fallback);
 
 export const defaultContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'; sandbox";

@@ -1,19 +1,7 @@
 // The `auth` section of Wharf's configuration: who may log in (htpasswd), how (Basic or Docker tokens), and what
 // each caller may do (groups, rules, admins, anonymous access). The lead mounts it as `auth: authConfigSchema`.
 import { z } from 'zod';
-import { parseDuration } from '../config/duration.js';
-
-/** A duration written as '30s', '5m', '24h', '7d' or '0'; parsed to milliseconds. */
-const duration = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .refine((v) => parseDuration(v) !== null, { message: "expected a duration such as '500ms', '30s', '5m', '24h', '7d' or '0'" })
-    .transform((v) => parseDuration(v)!)
-    .meta({ kind: 'duration', fallback });
-
-const positiveInt = (fallback: number) => z.number().int().positive().default(fallback);
-const section = <T extends z.ZodRawShape>(shape: T) => z.object(shape).strict().prefault({} as never);
+import { duration, positiveInt, section } from '../config/fields.js';
 
 export const authActions = ['pull', 'push', 'delete'] as const;
 

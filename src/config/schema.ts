@@ -1,6 +1,6 @@
 // The one description of Wharf's configuration: defaults, validation and the README's reference all come from here.
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { duration, positiveInt, section } from './fields.js';
 import { webhooksConfigSchema } from '../events/config.js';
 import { authConfigSchema } from '../auth/config.js';
 import { quotasConfigSchema } from '../quota/config.js';
@@ -10,18 +10,6 @@ import { securityHeadersConfigSchema } from '../api/security-headers.js';
 import { tlsConfigSchema } from '../tls/config.js';
 
 const hostPort = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/;
-
-/** A duration written as '30s', '5m', '24h', '7d' or '0'; parsed to milliseconds. */
-const duration = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .refine((v) => parseDuration(v) !== null, { message: "expected a duration such as '500ms', '30s', '5m', '24h', '7d' or '0'" })
-    .transform((v) => parseDuration(v)!)
-    .meta({ kind: 'duration', fallback });
-
-const positiveInt = (fallback: number) => z.number().int().positive().default(fallback);
-const section = <T extends z.ZodRawShape>(shape: T) => z.object(shape).strict().prefault({} as never);
 
 export const configSchema = section({
   server: section({

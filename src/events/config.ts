@@ -1,13 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from '../config/duration.js';
-
-const duration = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .refine((v) => parseDuration(v) !== null, { message: "expected a duration such as '500ms', '30s', '5m'" })
-    .transform((v) => parseDuration(v)!)
-    .meta({ kind: 'duration', fallback });
+import { duration } from '../config/fields.js';
 
 export const eventActions = ['push', 'pull', 'delete', 'mount'] as const;
 export type EventAction = (typeof eventActions)[number];
@@ -17,7 +9,7 @@ export const webhookEndpointSchema = z
     name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only'),
     url: z.url({ protocol: /^https?$/ }),
     headers: z.record(z.string(), z.string()).default({}),
-    timeout: z.string().default('5s').refine((v) => parseDuration(v) !== null, 'expected a duration').transform((v) => parseDuration(v)!),
+    timeout: duration('5s'),
     actions: z.array(z.enum(eventActions)).default(['push', 'delete']),
     repositories: z.array(z.string().min(1)).default(['**']),
     format: z.enum(['distribution', 'cloudevents']).default('distribution'),

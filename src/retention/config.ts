@@ -1,10 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from '../config/duration.js';
-
-const duration = z
-  .string()
-  .refine((v) => parseDuration(v) !== null, { message: "expected a duration such as '12h', '30d'" })
-  .transform((v) => parseDuration(v)!);
+import { optionalDuration } from '../config/fields.js';
 
 const pattern = z.string().refine(
   (v) => {
@@ -23,9 +18,9 @@ export const retentionRuleSchema = z
     repositories: z.array(z.string().min(1)).min(1),
     keepLast: z.number().int().nonnegative().optional(),
     keepTags: z.array(pattern).default([]),
-    olderThan: duration.optional(),
-    notPulledFor: duration.optional(),
-    untaggedOlderThan: duration.optional(),
+    olderThan: optionalDuration().optional(),
+    notPulledFor: optionalDuration().optional(),
+    untaggedOlderThan: optionalDuration().optional(),
   })
   .strict()
   .refine((r) => r.keepLast !== undefined || r.olderThan !== undefined || r.notPulledFor !== undefined || r.untaggedOlderThan !== undefined, {

@@ -1,20 +1,10 @@
 // Configuration of TLS: certificates from files or from an ACME CA, and the plain-HTTP listener beside the HTTPS one.
 import { z } from 'zod';
-import { parseDuration } from '../config/duration.js';
+import { duration, section } from '../config/fields.js';
 
 const hostPort = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/;
 /** A DNS name a public ACME CA can validate over HTTP-01 (no wildcards: those need DNS-01). */
 const dnsName = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-
-const duration = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .refine((v) => parseDuration(v) !== null, { message: "expected a duration such as '30s', '12h', '30d'" })
-    .transform((v) => parseDuration(v)!)
-    .meta({ kind: 'duration', fallback });
-
-const section = <T extends z.ZodRawShape>(shape: T) => z.object(shape).strict().prefault({} as never);
 
 export const letsEncryptProduction = 'https://acme-v02.api.letsencrypt.org/directory';
 export const letsEncryptStaging = 'https://acme-staging-v02.api.letsencrypt.org/directory';
