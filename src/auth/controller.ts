@@ -77,7 +77,7 @@ export class BasicAccessController implements AuthAccessController {
       }
       principal = result.principal;
     }
-    if (this.permits(principal, access)) return principal;
+    if (policyPermits(this.policy, principal, access)) return principal;
     if (principal.name === null) throw this.unauthorized('authentication required', access);
     throw new RegistryError('DENIED', 'requested access to the resource is denied', accessDetail(access));
   }
@@ -86,18 +86,7 @@ export class BasicAccessController implements AuthAccessController {
     return this.policy.allows(principal.name, repository, action);
   }
 
-  private permits(principal: AuthPrincipal, access: AccessRequest): boolean {
-    switch (access.action) {
-      case 'base':
-        return principal.name !== null;
-      case 'catalog':
-        return this.policy.mayListCatalog(principal.name);
-      case 'admin':
-        return this.policy.isAdmin(principal.name);
-      default:
-        return access.repository !== null && this.policy.allows(principal.name, access.repository, access.action);
-    }
-  }
+
 
   private unauthorized(message: string, access: AccessRequest): RegistryError {
     return new RegistryError('UNAUTHORIZED', message, accessDetail(access), { headers: this.challenge });
@@ -106,6 +95,20 @@ export class BasicAccessController implements AuthAccessController {
 
 function tokenPermits(access: readonly ResourceAccess[], type: string, name: string, action: string): boolean {
   return access.some((a) => a.type === type && a.name === name && (a.actions.includes(action) || a.actions.includes('*')));
+}
+
+/** What the policies allow a principal, whatever its credentials (Basic or a token). */
+function policyPermits(policy: Policy, principal: AuthPrincipal, access: AccessRequest): boolean {
+  switch (access.action) {
+    case 'base':
+      return principal.name !== null;
+    case 'catalog':
+      return policy.mayListCatalog(principal.name);
+    case 'admin':
+      return policy.isAdmin(principal.name);
+    default:
+      return access.repository !== null && policy.allows(principal.name, access.repository, access.action);
+  }
 }
 
 export class TokenAccessController implements AuthAccessController {
@@ -118,6 +121,8 @@ export class TokenAccessController implements AuthAccessController {
     private readonly realm: string,
     private readonly service: string,
     private readonly log: Logger,
+    /** Wharf's own issuer, whose grants follow this policy exactly; null when only external tokens are trusted. */
+    private readonly ownIssuer: string | null,
   ) {}
 
   async authorize(req: IncomingMessage, access: AccessRequest): Promise<AuthPrincipal> {
@@ -141,6 +146,11 @@ export class TokenAccessController implements AuthAccessController {
     }
     const principal = this.policy.principal(token.subject);
     if (!this.covers(token.access, access, principal)) {
+      // A known user whom the policy forbids this gets 403: no token Wharf would issue could allow it, so a
+      // challenge would only send the client round in circles.
+      if (principal.name !== null && token.issuer === this.ownIssuer && !policyPermits(this.policy, principal, access)) {
+        throw new RegistryError('DENIED', 'requested access to the resource is denied', accessDetail(access));
+      }
       // 401 with the scope needed, so a client holding a narrower token fetches a new one (Distribution does the
       // same); the body says DENIED for a logged-in subject, as a 403 would.
       throw new RegistryError(
@@ -266,7 +276,7 @@ export async function createAccessController(config: AuthConfig, deps: AuthDeps)
     const verifierOfTokens = new TokenVerifier(trusted, deps.now ? { now: deps.now } : {});
     log.info({ mode: 'token', realm: token.realm, service: token.service, issuers: trusted.map((t) => t.issuer), users: users?.size }, 'authentication on');
     return {
-      access: new TokenAccessController(verifierOfTokens, policy, token.realm, token.service, log),
+      access: new TokenAccessController(verifierOfTokens, policy, token.realm, token.service, log, token.issue ? token.issuer : null),
       ...(tokenHandler ? { tokenHandler } : {}),
       ...(users ? { users } : {}),
       close,
