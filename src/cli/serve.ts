@@ -35,7 +35,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     log,
   );
   const webhooks = new WebhookDispatcher({ ...config.webhooks }, registry.metadata, log, registry.metrics);
-  const certificates = createCertificateSource(config.tls, { dataDir: config.storage.dataDir, log });
+  const certificates = await createCertificateSource(config.tls, { dataDir: config.storage.dataDir, log });
   const api = createApiServer(registry, log, health, auth.access, certificates, auth.tokenHandler);
   const stops: (() => Promise<void>)[] = [() => registry.close(), () => auth.close()];
   let metricsPort = 0;

@@ -1,11 +1,9 @@
 // TLS for the API listener: choose the certificate source from the configuration.
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { AcmeCertificateSource } from './acme.js';
 import { FileCertificateSource, type CertificateSource } from './certificates.js';
 import type { TlsConfig } from './config.js';
 
-export { AcmeCertificateSource, directorySlug } from './acme.js';
 export {
   attachCertificateSource,
   CertificateError,
@@ -26,8 +24,11 @@ export interface CertificateSourceDeps {
   log: Logger;
 }
 
-/** null for mode `none`; otherwise a source to start() (after the plain-HTTP listener is up, before the HTTPS one listens). */
-export function createCertificateSource(config: TlsConfig, deps: CertificateSourceDeps): CertificateSource | null {
+/**
+ * null for mode `none`; otherwise a source to start() (after the plain-HTTP listener is up, before the HTTPS one
+ * listens). The ACME client is loaded only when used: it is most of a registry's start-up memory otherwise.
+ */
+export async function createCertificateSource(config: TlsConfig, deps: CertificateSourceDeps): Promise<CertificateSource | null> {
   const log = deps.log.child({ component: 'tls' });
   switch (config.mode) {
     case 'none':
@@ -37,6 +38,7 @@ export function createCertificateSource(config: TlsConfig, deps: CertificateSour
       return new FileCertificateSource(config.certificate, config.key, { log, minVersion: config.minVersion });
     case 'acme': {
       const { acme } = config;
+      const { AcmeCertificateSource } = await import('./acme.js');
       return new AcmeCertificateSource({
         domains: acme.domains,
         ...(acme.email ? { email: acme.email } : {}),
