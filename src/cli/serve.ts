@@ -25,24 +25,22 @@ export interface RunningServer {
 /** Opens storage, starts the background workers, listens; stop() shuts down in reverse order. */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const registry = openRegistry(config, log);
-  const auth = await createAccessController(config.auth, { log, dataDir: config.storage.dataDir, metrics: registry.metrics }).catch(async (err: unknown) => {
-    await registry.close();
-    throw err;
-  });
-  const health = new HealthMonitor(
-    { storage: storageCheck(registry.driver), metadata: metadataCheck(registry.metadata) },
-    config.health,
-    log,
-  );
-  const webhooks = new WebhookDispatcher({ ...config.webhooks }, registry.metadata, log, registry.metrics);
-  const certificates = await createCertificateSource(config.tls, { dataDir: config.storage.dataDir, log });
-  const api = createApiServer(registry, log, health, auth.access, certificates, auth.tokenHandler);
-  const stops: (() => Promise<void>)[] = [() => registry.close(), () => auth.close()];
+  const stops: (() => Promise<void>)[] = [() => registry.close()];
   let metricsPort = 0;
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop();
   };
   try {
+    const auth = await createAccessController(config.auth, { log, dataDir: config.storage.dataDir, metrics: registry.metrics });
+    stops.push(() => auth.close());
+    const health = new HealthMonitor(
+      { storage: storageCheck(registry.driver), metadata: metadataCheck(registry.metadata) },
+      config.health,
+      log,
+    );
+    const webhooks = new WebhookDispatcher({ ...config.webhooks }, registry.metadata, log, registry.metrics);
+    const certificates = await createCertificateSource(config.tls, { dataDir: config.storage.dataDir, log });
+    const api = createApiServer(registry, log, health, auth.access, certificates, auth.tokenHandler);
     await health.start();
     stops.push(async () => health.stop());
     if (config.metrics.enabled) {
