@@ -4,6 +4,7 @@ process.env.UV_THREADPOOL_SIZE ??= '16';
 
 import { ConfigError } from '../config/load.js';
 import { configCommand, configUsage } from './commands/config.js';
+import { fsckCommand, fsckUsage } from './commands/fsck.js';
 import { gcCommand, gcUsage } from './commands/gc.js';
 import { repoCommand, repoUsage } from './commands/repo.js';
 import { serveCommand, serveUsage } from './commands/serve.js';
@@ -18,6 +19,7 @@ const commands: Record<string, Command> = {
   config: configCommand,
   webhooks: webhooksCommand,
   gc: gcCommand,
+  fsck: fsckCommand,
   user: userCommand,
   repo: repoCommand,
 };
@@ -31,6 +33,7 @@ Usage:
   ${userUsage}
   ${repoUsage}
   ${gcUsage}
+  ${fsckUsage}
   ${webhooksUsage}
   wharf --help | --version
 

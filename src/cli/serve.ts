@@ -76,6 +76,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     );
     void registry.purgeUploads();
     registry.startGcSchedule();
+    registry.startScrub();
     return { host: bound.host, port: bound.port, metricsPort, stop: stopAll };
   } catch (err) {
     await stopAll();

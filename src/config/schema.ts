@@ -4,6 +4,7 @@ import { duration, positiveInt, section } from './fields.js';
 import { webhooksConfigSchema } from '../events/config.js';
 import { authConfigSchema } from '../auth/config.js';
 import { quotasConfigSchema } from '../quota/config.js';
+import { fsckConfigSchema } from '../fsck/config.js';
 import { retentionConfigSchema } from '../retention/config.js';
 import { corsConfigSchema } from '../api/cors.js';
 import { securityHeadersConfigSchema } from '../api/security-headers.js';
@@ -71,6 +72,7 @@ export const configSchema = section({
       .default(false)
       .describe('Scheduled passes also delete manifests no tag reaches (an index keeps its children, a surviving subject its referrers).'),
   }).describe('Online garbage collection.'),
+  fsck: fsckConfigSchema,
   retention: retentionConfigSchema,
   quotas: quotasConfigSchema,
   webhooks: webhooksConfigSchema.describe('Event notifications, delivered from a durable outbox.'),

@@ -86,6 +86,18 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly scrubCheckedBytes = new client.Counter({
+    name: 'wharf_scrub_checked_bytes_total',
+    help: 'Blob bytes the background scrub has read and verified.',
+    registers: [this.registry],
+  });
+  readonly scrubProblems = new client.Counter({
+    name: 'wharf_scrub_problems_total',
+    help: 'Problems the background scrub found, by kind (corrupt, missing, size-mismatch); counted again each round they persist.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
   constructor(metadata: MetadataStore) {
     let cached: { at: number; value: Awaited<ReturnType<MetadataStore['stats']>> } | null = null;
     const stats = async () => {

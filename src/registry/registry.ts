@@ -5,6 +5,7 @@ import { GarbageCollector, type GcOptions, type GcSummary } from '../gc/collecto
 import { Metrics } from '../metrics/metrics.js';
 import { Quotas } from '../quota/quotas.js';
 import { Retention, type RetentionAction } from '../retention/retention.js';
+import { Scrubber } from '../fsck/scrubber.js';
 import type { MetadataStore } from '../metadata/store.js';
 import { SqliteMetadataStore } from '../metadata/sqlite.js';
 import type { BlobDriver } from '../storage/driver.js';
@@ -25,6 +26,7 @@ export class Registry {
   readonly quotas: Quotas;
   readonly repositories: RepositoryService;
   readonly retention: Retention;
+  readonly scrubber: Scrubber;
   private readonly purgeTimer: NodeJS.Timeout;
   private gcTimer: NodeJS.Timeout | null = null;
 
@@ -43,6 +45,10 @@ export class Registry {
     this.quotas = new Quotas(config.quotas, metadata);
     this.repositories = new RepositoryService(metadata, this.events);
     this.retention = new Retention(config.retention, metadata, this.events, log);
+    this.scrubber = new Scrubber(this, config.fsck.scrub, {
+      checked: (bytes) => this.metrics.scrubCheckedBytes.inc(bytes),
+      problem: (kind) => this.metrics.scrubProblems.inc({ kind }),
+    });
     this.purgeTimer = setInterval(() => void this.purgeUploads(), config.registry.uploadPurgeInterval);
     this.purgeTimer.unref();
   }
@@ -78,9 +84,15 @@ export class Registry {
     tick();
   }
 
+  /** The background scrub, when enabled (fsck.scrub); close() stops it. */
+  startScrub(): void {
+    if (this.config.fsck.scrub.enabled) this.scrubber.start();
+  }
+
   async close(): Promise<void> {
     clearInterval(this.purgeTimer);
     if (this.gcTimer) clearTimeout(this.gcTimer);
+    await this.scrubber.stop(); // before the metadata store closes under it
     await this.pulls.close();
     await this.metadata.close();
   }

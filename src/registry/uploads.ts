@@ -170,7 +170,7 @@ export class UploadService {
       await this.leaseDigest(canonical, owner);
       try {
         // Bytes first, then the metadata that makes them visible: a crash in between leaves an unreferenced file
-        // (reclaimed by GC), never a visible blob without bytes.
+        // (reported by `wharf fsck` as an orphan), never a visible blob without bytes.
         await this.driver.commitUpload(id, blobKey(digest));
         await this.metadata.commitBlob(repository, { digest: canonical, size }, id);
       } finally {
