@@ -1,0 +1,77 @@
+// The registries under test ("subjects"): started fresh by the benchmark, or one already running (--target).
+import { startDistribution, startWharf, type RunningRegistry } from '../test/support/processes.js';
+import { RegistryClient, type Credentials } from './client.js';
+import type { Htpasswd } from './htpasswd.js';
+import type { Profile } from './scenarios/types.js';
+
+export type Kind = 'wharf' | 'distribution';
+
+export interface Subject {
+  /** Column header in the report. */
+  readonly label: string;
+  /** Absent when this registry cannot run the profile (then `skipped` says why). */
+  readonly client?: RegistryClient;
+  readonly skipped?: string;
+  /** True when `skipped` is because the registry failed to start (an error, unlike a missing option). */
+  readonly failedToStart?: boolean;
+  /** Server process, for CPU and peak RSS; unknown for a --target without --pid. */
+  readonly pid?: number;
+  stop(): Promise<void>;
+}
+
+const displayName: Record<Kind, string> = { wharf: 'Wharf', distribution: 'Distribution' };
+
+export function labelsFor(kinds: readonly Kind[]): string[] {
+  const clash = new Set(kinds).size < kinds.length;
+  return kinds.map((k, i) => (clash ? `${displayName[k]} ${String.fromCharCode(65 + i)}` : displayName[k]));
+}
+
+export interface StartOptions {
+  readonly profile: Profile;
+  readonly htpasswd?: Htpasswd;
+  readonly connections: number;
+  /**
+   * OPTION, OFF BY DEFAULT: the YAML that turns on Wharf's htpasswd auth (--wharf-auth-config), `{htpasswd}`
+   * standing for the file's path. The equivalent of Distribution's htpasswd auth (any valid user may do
+   * anything) is   'auth: {mode: basic, htpasswd: {path: "{htpasswd}"}, admins: [bench]}'
+   * Without it the 'auth' scenarios measure Distribution only and report Wharf as skipped.
+   */
+  readonly wharfAuthConfig?: string;
+}
+
+async function launch(kind: Kind, opts: StartOptions): Promise<RunningRegistry | string> {
+  const htpasswdFile = opts.profile === 'auth' ? opts.htpasswd?.file : undefined;
+  if (kind === 'distribution') return startDistribution(htpasswdFile ? { htpasswdFile } : {});
+  if (!htpasswdFile) return startWharf();
+  if (!opts.wharfAuthConfig) return 'Wharf auth not configured for this run (see --wharf-auth-config)';
+  return startWharf({ configYaml: opts.wharfAuthConfig.replaceAll('{htpasswd}', htpasswdFile) + '\n' });
+}
+
+/** Starts one registry with its own fresh data directory. */
+export async function startSubject(kind: Kind, label: string, opts: StartOptions): Promise<Subject> {
+  let reg: RunningRegistry | string;
+  try {
+    reg = await launch(kind, opts);
+  } catch (err) {
+    const reason = `failed to start: ${(err as Error).message.split('\n').filter(Boolean).slice(0, 6).join(' / ')}`;
+    return { label, skipped: reason, failedToStart: true, stop: async () => {} };
+  }
+  if (typeof reg === 'string') return { label, skipped: reg, stop: async () => {} };
+  const credentials: Credentials | undefined = opts.profile === 'auth' ? opts.htpasswd?.credentials : undefined;
+  const client = new RegistryClient(reg.url, { connections: opts.connections, ...(credentials ? { credentials } : {}) });
+  return {
+    label,
+    client,
+    pid: reg.pid,
+    async stop() {
+      await client.close();
+      await reg.stop();
+    },
+  };
+}
+
+/** A registry someone else runs; the benchmark only talks to it. */
+export function targetSubject(url: string, connections: number, credentials?: Credentials, pid?: number): Subject {
+  const client = new RegistryClient(url, { connections, ...(credentials ? { credentials } : {}) });
+  return { label: url, client, ...(pid !== undefined ? { pid } : {}), stop: () => client.close() };
+}
