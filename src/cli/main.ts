@@ -4,7 +4,10 @@ process.env.UV_THREADPOOL_SIZE ??= '16';
 
 import { ConfigError } from '../config/load.js';
 import { configCommand, configUsage } from './commands/config.js';
+import { backupCommand, backupUsage } from './commands/backup.js';
 import { fsckCommand, fsckUsage } from './commands/fsck.js';
+import { importCommand, importUsage } from './commands/import.js';
+import { restoreCommand, restoreUsage } from './commands/restore.js';
 import { gcCommand, gcUsage } from './commands/gc.js';
 import { repoCommand, repoUsage } from './commands/repo.js';
 import { serveCommand, serveUsage } from './commands/serve.js';
@@ -20,6 +23,9 @@ const commands: Record<string, Command> = {
   webhooks: webhooksCommand,
   gc: gcCommand,
   fsck: fsckCommand,
+  backup: backupCommand,
+  restore: restoreCommand,
+  import: importCommand,
   user: userCommand,
   repo: repoCommand,
 };
@@ -34,6 +40,9 @@ Usage:
   ${repoUsage}
   ${gcUsage}
   ${fsckUsage}
+  ${backupUsage}
+  ${restoreUsage}
+  ${importUsage}
   ${webhooksUsage}
   wharf --help | --version
 

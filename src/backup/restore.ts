@@ -1,0 +1,299 @@
+// `wharf restore SRC`: one snapshot of a backup directory into an empty data directory.
+//
+// Blobs go in first, through the storage driver's upload path (staged, digest checked, committed), and the
+// metadata database last, renamed into place: until it is there the data dir has no registry in it, and an
+// interrupted restore resumes (a marker file in the data dir names the snapshot being restored) instead of
+// leaving a registry that lists images whose bytes are missing.
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { Transform } from 'node:stream';
+import type { Config } from '../config/schema.js';
+import { SqliteMetadataStore } from '../metadata/sqlite.js';
+import { newHash, parseDigest } from '../oci/digest.js';
+import { createDriver } from '../registry/registry.js';
+import type { BlobDriver } from '../storage/driver.js';
+import { blobKey } from '../storage/paths.js';
+import { forEachLimit } from './pool.js';
+import { copyVerified, DigestMismatchError, fsyncDir, isMissing, writeFileAtomic } from './files.js';
+import {
+  BackupError,
+  backupBlobPath,
+  isSnapshotName,
+  listSnapshots,
+  metadataFile,
+  readLatest,
+  readSnapshotManifest,
+  snapshotsDir,
+  type SnapshotBlob,
+  type SnapshotManifest,
+} from './layout.js';
+import { currentSchemaVersion } from './sqlite-snapshot.js';
+
+export const restoreMarker = '.wharf-restore.json';
+
+export interface RestoreProgress {
+  readonly blobsDone: number;
+  readonly blobsTotal: number;
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+}
+
+export interface RestoreOptions {
+  readonly source: string;
+  /** A snapshot name; default the one DEST/latest names. */
+  readonly snapshot?: string;
+  /** Where to restore: storage.dataDir, the blob storage and the metadata database it configures. */
+  readonly config: Config;
+  readonly concurrency?: number;
+  readonly onProgress?: (progress: RestoreProgress) => void;
+  readonly onNotice?: (message: string) => void;
+}
+
+export interface RestoreSummary {
+  readonly snapshot: string;
+  readonly createdAt: string;
+  readonly dataDir: string;
+  readonly repositories: number;
+  readonly manifests: number;
+  readonly tags: number;
+  readonly blobs: number;
+  readonly blobBytes: number;
+  readonly restored: number;
+  readonly restoredBytes: number;
+  /** Blobs already restored by an interrupted earlier run. */
+  readonly resumed: number;
+  readonly durationMs: number;
+}
+
+interface Marker {
+  readonly source: string;
+  readonly snapshot: string;
+  readonly startedAt: string;
+}
+
+async function entriesOf(dir: string): Promise<string[] | null> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if (isMissing(err)) return null;
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return [dir];
+    throw err;
+  }
+}
+
+async function pathExists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if (isMissing(err)) return false;
+    throw err;
+  }
+}
+
+async function readMarker(dataDir: string): Promise<Marker | null> {
+  try {
+    return JSON.parse(await readFile(join(dataDir, restoreMarker), 'utf8')) as Marker;
+  } catch (err) {
+    if (isMissing(err)) return null;
+    throw new BackupError(`${join(dataDir, restoreMarker)} is unreadable (${(err as Error).message}); remove the data directory and restore again`);
+  }
+}
+
+/** Refuses a target that holds anything but an interrupted restore of this very snapshot. */
+async function checkTarget(config: Config, source: string, snapshot: string): Promise<'fresh' | 'resume'> {
+  const dataDir = config.storage.dataDir;
+  const marker = await readMarker(dataDir);
+  if (marker) {
+    if (marker.source === source && marker.snapshot === snapshot) return 'resume';
+    throw new BackupError(
+      `${dataDir} holds an unfinished restore of snapshot ${marker.snapshot} from ${marker.source}; ` +
+        'finish that one (same SRC and --snapshot) or remove the directory',
+    );
+  }
+  const found: string[] = [];
+  const dataEntries = await entriesOf(dataDir);
+  if (dataEntries && dataEntries.length > 0) found.push(`${dataDir} contains ${dataEntries.slice(0, 5).join(', ')}${dataEntries.length > 5 ? ', …' : ''}`);
+  const storageRoot = config.storage.filesystem.root!;
+  const storageEntries = await entriesOf(storageRoot);
+  if (storageEntries && storageEntries.length > 0 && !storageRoot.startsWith(`${dataDir}/`)) found.push(`${storageRoot} is not empty`);
+  const dbPath = config.metadata.sqlite.path!;
+  if (!dbPath.startsWith(`${dataDir}/`)) {
+    for (const p of [dbPath, `${dbPath}-wal`]) if (await pathExists(p)) found.push(`${p} exists`);
+  }
+  if (found.length > 0) {
+    throw new BackupError('refusing to restore: the target is not empty (restore never merges into or overwrites a registry; choose an empty --data-dir or move this one aside)', found);
+  }
+  return 'fresh';
+}
+
+async function resolveSnapshot(source: string, wanted: string | undefined): Promise<{ name: string; dir: string; manifest: SnapshotManifest }> {
+  if (wanted !== undefined && !isSnapshotName(wanted)) throw new BackupError(`${JSON.stringify(wanted)} is not a snapshot name (like 20250102T030405Z)`);
+  let name = wanted ?? (await readLatest(source));
+  if (!name) {
+    const all = await listSnapshots(source);
+    if (all.length === 0) throw new BackupError(`${source} holds no snapshot (expected ${join(source, snapshotsDir, '<name>')})`);
+    name = all[all.length - 1]!;
+  }
+  const dir = join(source, snapshotsDir, name);
+  if (!(await pathExists(dir))) {
+    const all = await listSnapshots(source);
+    throw new BackupError(`no snapshot ${name} in ${source}; snapshots: ${all.length ? all.join(', ') : 'none'}`);
+  }
+  return { name, dir, manifest: await readSnapshotManifest(dir) };
+}
+
+/** One blob from the backup into storage: staged, hashed on the way, committed only when it matches. */
+async function restoreBlob(driver: BlobDriver, source: string, blob: SnapshotBlob, onBytes: (n: number) => void): Promise<void> {
+  const parsed = parseDigest(blob.digest)!;
+  const path = backupBlobPath(source, blob.digest);
+  const handle = await open(path, 'r').catch((err: unknown) => {
+    throw isMissing(err) ? new BackupError(`${blob.digest} is missing from the backup (${path})`) : err;
+  });
+  const hash = newHash(parsed.algorithm);
+  let size = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      size += chunk.length;
+      onBytes(chunk.length);
+      done(null, chunk);
+    },
+  });
+  const id = `restore-${randomUUID()}`;
+  await driver.createUpload(id);
+  try {
+    await driver.appendUpload(id, 0, handle.createReadStream({ highWaterMark: 1 << 20 }).pipe(tap));
+    const actual = `${parsed.algorithm}:${hash.digest('hex')}`;
+    if (actual !== blob.digest || size !== blob.size) throw new DigestMismatchError(blob.digest, actual, blob.size, size);
+    await driver.commitUpload(id, blobKey(parsed));
+  } catch (err) {
+    await driver.abortUpload(id).catch(() => undefined);
+    throw err;
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+export async function runRestore(options: RestoreOptions): Promise<RestoreSummary> {
+  const started = Date.now();
+  const { config } = options;
+  const source = resolve(options.source);
+  if (config.metadata.driver !== 'sqlite' || config.metadata.sqlite.path === ':memory:') {
+    throw new BackupError('restore needs the SQLite metadata store on a file');
+  }
+  const { name, dir, manifest } = await resolveSnapshot(source, options.snapshot);
+  if (manifest.metadata.driver !== 'sqlite') throw new BackupError(`snapshot ${name} holds ${manifest.metadata.driver} metadata; this Wharf restores sqlite`);
+  if (manifest.metadata.schemaVersion > currentSchemaVersion) {
+    throw new BackupError(
+      `snapshot ${name} was written by Wharf ${manifest.wharfVersion} (metadata schema ${manifest.metadata.schemaVersion}); ` +
+        `this Wharf knows schema ${currentSchemaVersion}: restore with the newer version`,
+    );
+  }
+  const mode = await checkTarget(config, source, name);
+  const dataDir = config.storage.dataDir;
+  await mkdir(dataDir, { recursive: true });
+  if (mode === 'fresh') {
+    const marker: Marker = { source, snapshot: name, startedAt: new Date().toISOString() };
+    await writeFileAtomic(join(dataDir, restoreMarker), `${JSON.stringify(marker)}\n`);
+  } else {
+    options.onNotice?.(`resuming the interrupted restore of snapshot ${name}`);
+  }
+
+  // The metadata, to a temporary name next to its final place; checked against the snapshot's manifest.
+  const dbPath = config.metadata.sqlite.path!;
+  const tmpDb = `${dbPath}.restoring`;
+  await mkdir(dirname(dbPath), { recursive: true });
+  for (const p of [tmpDb, `${tmpDb}-wal`, `${tmpDb}-shm`]) await rm(p, { force: true });
+  try {
+    await copyVerified(createReadStream(join(dir, manifest.metadata.file ?? metadataFile)), tmpDb, manifest.metadata.sha256, manifest.metadata.size);
+  } catch (err) {
+    if (err instanceof DigestMismatchError) throw new BackupError(`snapshot ${name} is damaged: ${manifest.metadata.file} does not match the checksum in its manifest.json`);
+    if (isMissing(err)) throw new BackupError(`snapshot ${name} is damaged: ${manifest.metadata.file} is missing`);
+    throw err;
+  }
+  // Opening it applies the migrations this Wharf has and the snapshot's writer had not.
+  const store = new SqliteMetadataStore({ path: tmpDb, synchronous: config.metadata.sqlite.synchronous });
+  const blobs: SnapshotBlob[] = [];
+  let tags = 0;
+  try {
+    for (let last = ''; ; ) {
+      const page = await store.listBlobs({ last, limit: 1000 });
+      for (const b of page) blobs.push({ digest: b.digest, size: b.size });
+      if (page.length < 1000) break;
+      last = page[page.length - 1]!.digest;
+    }
+    for (let last = ''; ; ) {
+      const page = await store.listRepositoryUsage({ last, limit: 500 });
+      for (const r of page) tags += r.tags;
+      if (page.length < 500) break;
+      last = page[page.length - 1]!.name;
+    }
+  } finally {
+    await store.close();
+  }
+  const listed = new Map(manifest.blobs.map((b) => [b.digest, b.size]));
+  const disagree = blobs.filter((b) => listed.get(b.digest) !== b.size).map((b) => b.digest);
+  if (disagree.length > 0 || blobs.length !== listed.size) {
+    throw new BackupError(`snapshot ${name} is damaged: its metadata and manifest.json list different blobs`, disagree.slice(0, 10));
+  }
+
+  const driver = createDriver(config);
+  const todo: SnapshotBlob[] = [];
+  let resumed = 0;
+  for (const blob of blobs) {
+    const present = await driver.stat(blobKey(parseDigest(blob.digest)!));
+    if (present && present.size === blob.size) resumed++;
+    else todo.push(blob);
+  }
+  const bytesTotal = todo.reduce((n, b) => n + b.size, 0);
+  let blobsDone = 0;
+  let bytesDone = 0;
+  const report = () => options.onProgress?.({ blobsDone, blobsTotal: todo.length, bytesDone, bytesTotal });
+  report();
+  const problems: string[] = [];
+  await forEachLimit(todo, options.concurrency ?? 4, async (blob) => {
+    try {
+      await restoreBlob(driver, source, blob, (n) => {
+        bytesDone += n;
+        report();
+      });
+    } catch (err) {
+      if (err instanceof DigestMismatchError) problems.push(`${blob.digest} in the backup is corrupt: ${err.actualSize} bytes hashing to ${err.actual}`);
+      else if (err instanceof BackupError) problems.push(err.message);
+      else throw err;
+    }
+    blobsDone++;
+    report();
+  });
+  if (problems.length > 0) {
+    throw new BackupError(
+      `restore failed: ${problems.length} blob(s) of snapshot ${name} are missing or corrupt in ${source}; ` +
+        `the data dir is incomplete (no metadata was put in place). Restore an older snapshot into an empty directory`,
+      problems.slice(0, 20),
+    );
+  }
+
+  await rm(`${tmpDb}-wal`, { force: true });
+  await rm(`${tmpDb}-shm`, { force: true });
+  await rename(tmpDb, dbPath);
+  await fsyncDir(dirname(dbPath));
+  await rm(join(dataDir, restoreMarker), { force: true });
+  await fsyncDir(dataDir);
+  return {
+    snapshot: name,
+    createdAt: manifest.createdAt,
+    dataDir,
+    repositories: manifest.counts.repositories,
+    manifests: manifest.counts.manifests,
+    tags,
+    blobs: blobs.length,
+    blobBytes: blobs.reduce((n, b) => n + b.size, 0),
+    restored: todo.length,
+    restoredBytes: bytesTotal,
+    resumed,
+    durationMs: Date.now() - started,
+  };
+}
