@@ -28,9 +28,12 @@ Options:
                         for an A/A run that shows the noise level)
   --wharf-auth-config YAML
                         Wharf config enabling htpasswd auth for the auth scenarios (get-auth), '{htpasswd}'
-                        standing for the file's path. Off by default (Wharf is then reported as skipped), e.g.
-                        'auth: {mode: basic, htpasswd: {path: "{htpasswd}"}, admins: [bench]}'
+                        standing for the file's path (default: the equivalent of Distribution's htpasswd auth,
+                        'auth: {mode: basic, htpasswd: {path: "{htpasswd}"}, admins: [bench]}')
   --help`;
+
+/** Any valid user may do anything: what Distribution's htpasswd auth grants, so both do the same work. */
+const defaultWharfAuthConfig = 'auth: {mode: basic, htpasswd: {path: "{htpasswd}"}, admins: [bench]}';
 
 export interface Options {
   readonly scenarios: readonly Scenario[];
@@ -102,7 +105,7 @@ export function parseOptions(argv: string[]): Options {
     help: values.help ?? false,
     ...(values.json ? { json: values.json } : {}),
     ...(target ? { target } : {}),
-    ...(values['wharf-auth-config'] ? { wharfAuthConfig: values['wharf-auth-config'] } : {}),
+    wharfAuthConfig: values['wharf-auth-config'] ?? defaultWharfAuthConfig,
   };
 }
 

@@ -11,7 +11,7 @@ import { disturbed, Patience } from './quiet.js';
 import { runScenario, type RunRecord, type RunSettings } from './runner.js';
 import type { Profile, Scenario } from './scenarios/types.js';
 import { describeSizes, fullSizes, maxConcurrency, quickSizes } from './sizes.js';
-import { labelsFor, startSubject, targetSubject, type Subject } from './subjects.js';
+import { labelsFor, startSubject, stopAll, targetSubject, type Subject } from './subjects.js';
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
@@ -162,6 +162,13 @@ async function main(): Promise<number> {
   }
   // Missed targets are findings, not failures; a registry that answered wrongly makes the whole run invalid.
   return errors.length + startErrors.length > 0 ? 1 : 0;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`\n${signal}: stopping the registries and removing their data`);
+    void stopAll().finally(() => process.exit(130));
+  });
 }
 
 process.exitCode = await main();

@@ -47,6 +47,14 @@ async function launch(kind: Kind, opts: StartOptions): Promise<RunningRegistry |
   return startWharf({ configYaml: opts.wharfAuthConfig.replaceAll('{htpasswd}', htpasswdFile) + '\n' });
 }
 
+/** Registries started and not yet stopped, so an interrupted run can still remove their data (GiBs). */
+const live = new Set<RunningRegistry>();
+
+/** Stops every registry still running; for Ctrl-C and SIGTERM. */
+export async function stopAll(): Promise<void> {
+  await Promise.allSettled([...live].map((r) => r.stop(3000)));
+}
+
 /** Starts one registry with its own fresh data directory. */
 export async function startSubject(kind: Kind, label: string, opts: StartOptions): Promise<Subject> {
   let reg: RunningRegistry | string;
@@ -57,6 +65,8 @@ export async function startSubject(kind: Kind, label: string, opts: StartOptions
     return { label, skipped: reason, failedToStart: true, stop: async () => {} };
   }
   if (typeof reg === 'string') return { label, skipped: reg, stop: async () => {} };
+  const running = reg;
+  live.add(running);
   const credentials: Credentials | undefined = opts.profile === 'auth' ? opts.htpasswd?.credentials : undefined;
   const client = new RegistryClient(reg.url, { connections: opts.connections, ...(credentials ? { credentials } : {}) });
   return {
@@ -65,7 +75,8 @@ export async function startSubject(kind: Kind, label: string, opts: StartOptions
     pid: reg.pid,
     async stop() {
       await client.close();
-      await reg.stop();
+      await running.stop();
+      live.delete(running);
     },
   };
 }
