@@ -177,7 +177,9 @@ export class FileCertificateSource extends BaseCertificateSource {
         throw new CertificateError(`cannot read the TLS ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       }
     };
-    const [certPem, keyPem] = await Promise.all([read(this.certPath, 'certificate'), read(this.keyPath, 'key')]);
+    // One after the other, so that with both files missing the error always names the certificate first.
+    const certPem = await read(this.certPath, 'certificate');
+    const keyPem = await read(this.keyPath, 'key');
     return { certPem, keyPem };
   }
 
