@@ -1,9 +1,9 @@
 import { access } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { dataOptions, loadCommandConfig } from '../config-options.js';
 import { runBackup, type BackupSummary } from '../../backup/backup.js';
 import { BackupError } from '../../backup/layout.js';
 import { snapshotSqlite } from '../../backup/sqlite-snapshot.js';
-import { loadConfig } from '../../config/load.js';
 import { createDriver, createMetadataStore } from '../../registry/registry.js';
 import { formatBytes, formatDuration, Progress } from '../progress.js';
 
@@ -33,8 +33,7 @@ export async function backupCommand(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     options: {
-      config: { type: 'string', short: 'c' },
-      'data-dir': { type: 'string' },
+      ...dataOptions,
       keep: { type: 'string' },
       verify: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -57,8 +56,7 @@ export async function backupCommand(args: string[]): Promise<number> {
       return 2;
     }
   }
-  const overrides = values['data-dir'] ? [{ path: ['storage', 'dataDir'], value: values['data-dir'] }] : [];
-  const config = await loadConfig({ file: values.config, overrides });
+  const config = await loadCommandConfig(values);
   const dbPath = config.metadata.sqlite.path!;
   try {
     await access(dbPath);

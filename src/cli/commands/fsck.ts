@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
+import { dataOptions, loadCommandConfig } from '../config-options.js';
 import pino from 'pino';
-import { loadConfig } from '../../config/load.js';
 import { formatProblem, formatSummary, hints, problemJson, progressLine, summaryJson } from '../../fsck/format.js';
 import { runFsck } from '../../fsck/fsck.js';
 import type { FsckPhase, FsckProgress } from '../../fsck/types.js';
@@ -67,8 +67,7 @@ export async function fsckCommand(args: string[]): Promise<number> {
     ({ values } = parseArgs({
       args,
       options: {
-        config: { type: 'string', short: 'c' },
-        'data-dir': { type: 'string' },
+        ...dataOptions,
         repair: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         rate: { type: 'string' },
@@ -83,8 +82,7 @@ export async function fsckCommand(args: string[]): Promise<number> {
     process.stderr.write(`--rate: expected bytes per second such as 100MiB, got ${values.rate}\n`);
     return 2;
   }
-  const overrides = values['data-dir'] ? [{ path: ['storage', 'dataDir'], value: values['data-dir'] }] : [];
-  const config = await loadConfig({ file: values.config, overrides });
+  const config = await loadCommandConfig(values);
   // Warnings go to stderr as JSON lines: stdout is the report (which --json makes machine-readable).
   const log = createLogger({ ...config.log, level: 'warn', format: 'json' }, pino.destination({ fd: 2, sync: true }));
   const registry = openRegistry({ ...config, log: { ...config.log, level: 'warn' } }, log);

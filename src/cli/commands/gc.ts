@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
+import { dataOptions, loadCommandConfig } from '../config-options.js';
 import { parseDuration } from '../../config/duration.js';
-import { loadConfig } from '../../config/load.js';
 import { createLogger } from '../../log/logger.js';
 import { openRegistry } from '../../registry/registry.js';
 
@@ -21,15 +21,13 @@ export async function gcCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      config: { type: 'string', short: 'c' },
-      'data-dir': { type: 'string' },
+      ...dataOptions,
       'dry-run': { type: 'boolean', default: false },
       'delete-untagged': { type: 'boolean' },
       grace: { type: 'string' },
     },
   });
-  const overrides = values['data-dir'] ? [{ path: ['storage', 'dataDir'], value: values['data-dir'] }] : [];
-  const config = await loadConfig({ file: values.config, overrides });
+  const config = await loadCommandConfig(values);
   const grace = values.grace === undefined ? config.gc.gracePeriod : parseDuration(values.grace);
   if (grace === null) {
     process.stderr.write(`--grace: expected a duration such as 30m or 1h, got ${values.grace}\n`);

@@ -1,7 +1,7 @@
 import { access } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { dataOptions, loadCommandConfig } from '../config-options.js';
 import { BackupError } from '../../backup/layout.js';
-import { loadConfig } from '../../config/load.js';
 import { DistributionLayoutError, DistributionStorage } from '../../importer/distribution.js';
 import { runImport, type ImportSummary, type RepositoryReport } from '../../importer/importer.js';
 import { createLogger } from '../../log/logger.js';
@@ -60,8 +60,7 @@ export async function importCommand(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     options: {
-      config: { type: 'string', short: 'c' },
-      'data-dir': { type: 'string' },
+      ...dataOptions,
       'dry-run': { type: 'boolean', default: false },
       full: { type: 'boolean', default: false },
       'overwrite-tags': { type: 'boolean', default: false },
@@ -84,8 +83,7 @@ export async function importCommand(args: string[]): Promise<number> {
     return 2;
   }
   const pause = process.env.WHARF_IMPORT_PAUSE_AFTER_BLOBS;
-  const overrides = values['data-dir'] ? [{ path: ['storage', 'dataDir'], value: values['data-dir'] }] : [];
-  const loaded = await loadConfig({ file: values.config, overrides });
+  const loaded = await loadCommandConfig(values);
   // No webhook events for imported content: the import replays history, it is not a stream of new pushes.
   const config = { ...loaded, webhooks: { ...loaded.webhooks, endpoints: [] }, log: { ...loaded.log, level: 'warn' as const } };
   let storage: DistributionStorage;

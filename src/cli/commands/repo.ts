@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../config/load.js';
+import { dataOptions, loadCommandConfig } from '../config-options.js';
 import { createLogger } from '../../log/logger.js';
 import { requireName } from '../../oci/names.js';
 import { openRegistry } from '../../registry/registry.js';
@@ -11,15 +11,14 @@ export async function repoCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string' }, json: { type: 'boolean', default: false } },
+    options: { ...dataOptions, json: { type: 'boolean', default: false } },
   });
   const [sub, name] = positionals;
   if (!(sub === 'list' || (sub === 'delete' && name))) {
     process.stderr.write(`usage: ${repoUsage}\n`);
     return 2;
   }
-  const overrides = values['data-dir'] ? [{ path: ['storage', 'dataDir'], value: values['data-dir'] }] : [];
-  const config = await loadConfig({ file: values.config, overrides });
+  const config = await loadCommandConfig(values);
   const registry = openRegistry(config, createLogger({ ...config.log, level: 'warn' }));
   try {
     if (sub === 'delete') {

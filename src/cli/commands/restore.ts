@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
+import { dataOptions, loadCommandConfig } from '../config-options.js';
 import { BackupError } from '../../backup/layout.js';
 import { runRestore, type RestoreSummary } from '../../backup/restore.js';
-import { loadConfig } from '../../config/load.js';
 import { formatBytes, formatDuration, Progress } from '../progress.js';
 
 export const restoreUsage = `wharf restore SRC [--snapshot NAME] [--json] [--config FILE] [--data-dir DIR]
@@ -21,8 +21,7 @@ export async function restoreCommand(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     options: {
-      config: { type: 'string', short: 'c' },
-      'data-dir': { type: 'string' },
+      ...dataOptions,
       snapshot: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -36,8 +35,7 @@ export async function restoreCommand(args: string[]): Promise<number> {
     process.stderr.write(`usage: ${restoreUsage}\n`);
     return 2;
   }
-  const overrides = values['data-dir'] ? [{ path: ['storage', 'dataDir'], value: values['data-dir'] }] : [];
-  const config = await loadConfig({ file: values.config, overrides });
+  const config = await loadCommandConfig(values);
   const progress = new Progress({ label: 'restore', unit: 'blobs' });
   try {
     const summary = await runRestore({

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../config/load.js';
+import { dataOptions, loadCommandConfig } from '../config-options.js';
 import { createMetadataStore } from '../../registry/registry.js';
 
 export const webhooksUsage = `wharf webhooks status|dead|retry [--config FILE] [--data-dir DIR] [--endpoint NAME]
@@ -10,15 +10,14 @@ export async function webhooksCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string' }, endpoint: { type: 'string' }, limit: { type: 'string' } },
+    options: { ...dataOptions, endpoint: { type: 'string' }, limit: { type: 'string' } },
   });
   const sub = positionals[0];
   if (sub !== 'status' && sub !== 'dead' && sub !== 'retry') {
     process.stderr.write(`usage: ${webhooksUsage}\n`);
     return 2;
   }
-  const overrides = values['data-dir'] ? [{ path: ['storage', 'dataDir'], value: values['data-dir'] }] : [];
-  const config = await loadConfig({ file: values.config, overrides });
+  const config = await loadCommandConfig(values);
   const metadata = createMetadataStore(config);
   const endpoint = values.endpoint ?? null;
   try {
