@@ -17,7 +17,7 @@ import { parseDigest } from '../oci/digest.js';
 import { NotFoundError, type BlobDriver } from '../storage/driver.js';
 import { blobKey, digestFromBlobKey } from '../storage/paths.js';
 import { forEachLimit } from './pool.js';
-import { acquireLock, copyVerified, DigestMismatchError, fsyncDir, hashFile, isMissing, writeFileAtomic } from './files.js';
+import { acquireLock, copyVerified, DigestMismatchError, fsyncDir, hashFile, isMissing, pathExists, writeFileAtomic } from './files.js';
 import {
   BackupError,
   backupBlobPath,
@@ -173,17 +173,7 @@ async function uniqueSnapshotName(dest: string, at: Date): Promise<string> {
   for (let n = 0; ; n++) {
     const name = n === 0 ? base : `${base}-${n}`;
     if (last && compareSnapshotNames(name, last) <= 0) continue;
-    if (!(await exists(join(dest, snapshotsDir, `${partialPrefix}${name}`)))) return name;
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if (isMissing(err)) return false;
-    throw err;
+    if (!(await pathExists(join(dest, snapshotsDir, `${partialPrefix}${name}`)))) return name;
   }
 }
 

@@ -6,7 +6,7 @@
 // leaving a registry that lists images whose bytes are missing.
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import type { Config } from '../config/schema.js';
@@ -16,7 +16,7 @@ import { createDriver } from '../registry/registry.js';
 import type { BlobDriver } from '../storage/driver.js';
 import { blobKey } from '../storage/paths.js';
 import { forEachLimit } from './pool.js';
-import { copyVerified, DigestMismatchError, fsyncDir, isMissing, writeFileAtomic } from './files.js';
+import { copyVerified, DigestMismatchError, fsyncDir, isMissing, pathExists, writeFileAtomic } from './files.js';
 import {
   BackupError,
   backupBlobPath,
@@ -79,16 +79,6 @@ async function entriesOf(dir: string): Promise<string[] | null> {
   } catch (err) {
     if (isMissing(err)) return null;
     if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return [dir];
-    throw err;
-  }
-}
-
-async function pathExists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if (isMissing(err)) return false;
     throw err;
   }
 }
