@@ -1,6 +1,6 @@
 // Starts real registry processes (Wharf and Debian's Distribution) on loopback for interop tests and the benchmark.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, writeFile, rm, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile, rm, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -137,12 +137,15 @@ export async function startWharf(opts: WharfOptions = {}): Promise<RunningRegist
 export interface DistributionOptions {
   htpasswdFile?: string;
   port?: number;
+  /** Keep config and storage here, and keep them on stop (restarts on the same data); default: a fresh temp dir. */
+  dir?: string;
 }
 
 /** Debian's docker-registry (CNCF Distribution 2.8.2), the reference registry. */
 export async function startDistribution(opts: DistributionOptions = {}): Promise<RunningRegistry> {
   const port = opts.port ?? (await freePort());
-  const dir = await tempDir('distribution');
+  const dir = opts.dir ?? (await tempDir('distribution'));
+  await mkdir(dir, { recursive: true });
   const storage = join(dir, 'storage');
   const config = [
     'version: 0.1',
@@ -157,6 +160,8 @@ export async function startDistribution(opts: DistributionOptions = {}): Promise
     '    enabled: true',
     'http:',
     `  addr: 127.0.0.1:${port}`,
+    // Fixed, so that upload URLs issued before a restart stay valid after it.
+    '  secret: wharf-test-fixed-secret',
     '  relativeurls: true',
     ...(opts.htpasswdFile ? ['auth:', '  htpasswd:', '    realm: wharf-test', `    path: ${opts.htpasswdFile}`] : []),
     '',
@@ -166,7 +171,7 @@ export async function startDistribution(opts: DistributionOptions = {}): Promise
   const child = spawn('docker-registry', ['serve', file], { stdio: ['ignore', 'pipe', 'pipe'] });
   const url = `http://127.0.0.1:${port}`;
   const reg = track('distribution', child, url, `127.0.0.1:${port}`, storage, async () => {
-    await rm(dir, { recursive: true, force: true });
+    if (!opts.dir) await rm(dir, { recursive: true, force: true });
   });
   await waitReady(url, child, reg.output);
   return reg;

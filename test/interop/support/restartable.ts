@@ -1,10 +1,8 @@
 // A registry that can be SIGKILLed and started again on the same data directory and port (crash test).
-// Wharf goes through startWharf({dataDir, port, keepData}); Distribution gets its own config here, with a fixed
-// http.secret so that upload URLs issued before a restart stay valid after it.
-import { spawn } from 'node:child_process';
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+// Wharf goes through startWharf({dataDir, port, keepData}), Distribution through startDistribution({dir, port}).
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startWharf } from '../../support/processes.js';
+import { startDistribution, startWharf } from '../../support/processes.js';
 import { assertWharfBuilt, targetName } from './target.js';
 
 export interface Incarnation {
@@ -17,78 +15,9 @@ export interface Incarnation {
   output(): string;
 }
 
-async function startDistributionAt(dataDir: string, port: number): Promise<Incarnation> {
-  const storage = join(dataDir, 'storage');
-  await mkdir(storage, { recursive: true });
-  const file = join(dataDir, 'config.yml');
-  await writeFile(
-    file,
-    [
-      'version: 0.1',
-      'log:',
-      '  level: error',
-      '  accesslog:',
-      '    disabled: true',
-      'storage:',
-      '  filesystem:',
-      `    rootdirectory: ${storage}`,
-      '  delete:',
-      '    enabled: true',
-      'http:',
-      `  addr: 127.0.0.1:${port}`,
-      '  secret: wharf-crash-test-fixed-secret',
-      '  relativeurls: true',
-      '',
-    ].join('\n'),
-  );
-  const child = spawn('docker-registry', ['serve', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  const keep = (b: Buffer): void => {
-    log += b.toString();
-    if (log.length > 200_000) log = log.slice(-100_000);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`docker-registry exited:\n${log}`);
-    try {
-      const res = await fetch(`${url}/v2/`);
-      await res.arrayBuffer();
-      if (res.status === 200) break;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(`docker-registry not ready:\n${log}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const alive = (): boolean => child.exitCode === null && child.signalCode === null;
-  return {
-    name: 'distribution',
-    url,
-    host: `127.0.0.1:${port}`,
-    pid: child.pid ?? -1,
-    output: () => log,
-    async kill() {
-      if (alive()) child.kill('SIGKILL');
-      await exited;
-    },
-    async stop(timeoutMs = 10_000) {
-      if (alive()) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-        await exited;
-        clearTimeout(timer);
-      }
-    },
-  };
-}
-
 /** Starts the selected registry on `dataDir` (kept across restarts; the caller removes it) and `port`. */
 export async function startOnDataDir(dataDir: string, port: number): Promise<Incarnation> {
-  if (targetName() === 'distribution') return startDistributionAt(dataDir, port);
+  if (targetName() === 'distribution') return startDistribution({ dir: dataDir, port });
   await assertWharfBuilt();
   return startWharf({ dataDir, port, keepData: true });
 }
