@@ -4,15 +4,15 @@
 // lists must pull intact (the snapshot is consistent, not a mix of instants).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import { projectRoot, startWharf, tempDir, wharfMain } from '../support/processes.js';
+import { OCI_MANIFEST, pushImage as push, sha256 as sha } from '../support/push.js';
 
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const sha = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
+const pushOptions = { minLayer: 2048, extraLayer: 96 * 1024 };
 
 interface CliResult {
   readonly code: number | null;
@@ -44,34 +44,9 @@ interface Pushed {
   readonly blobs: readonly string[];
 }
 
-async function pushBlob(url: string, repo: string, data: Buffer): Promise<string> {
-  const digest = sha(data);
-  const res = await fetch(`${url}/v2/${repo}/blobs/uploads/?digest=${digest}`, {
-    method: 'POST',
-    body: new Uint8Array(data),
-    headers: { 'Content-Type': 'application/octet-stream' },
-  });
-  await res.arrayBuffer();
-  if (res.status !== 201) throw new Error(`blob push answered ${res.status}`);
-  return digest;
-}
-
 async function pushImage(url: string, repo: string, tag: string, shared: Buffer): Promise<Pushed | null> {
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', nonce: randomBytes(8).toString('hex') }));
-  const layers = [shared, randomBytes(2048 + Math.floor(Math.random() * 96 * 1024))];
-  const blobs = [await pushBlob(url, repo, config), ...(await Promise.all(layers.map((l) => pushBlob(url, repo, l))))];
-  const body = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: blobs[0], size: config.length },
-      layers: layers.map((l, i) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: blobs[i + 1], size: l.length })),
-    }),
-  );
-  const res = await fetch(`${url}/v2/${repo}/manifests/${tag}`, { method: 'PUT', body: new Uint8Array(body), headers: { 'Content-Type': OCI_MANIFEST } });
-  await res.arrayBuffer();
-  if (res.status !== 201) return null; // not acknowledged (GC took a blob of a re-tagged repo meanwhile): nothing promised
-  return { repo, tag, digest: sha(body), blobs };
+  const pushed = await push(url, repo, tag, shared, pushOptions);
+  return pushed && { repo, tag, ...pushed };
 }
 
 /** Pulls repo:ref; returns the manifest digest and checks that it and every blob it names hash right. */

@@ -1,51 +1,11 @@
 // Online GC under load: pushers keep pushing and re-tagging while scheduled GC passes run every 200 ms.
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startWharf } from '../support/processes.js';
-
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const sha = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
-
-interface Pushed {
-  readonly digest: string;
-  readonly blobs: readonly string[];
-}
-
-async function pushBlob(url: string, repo: string, data: Buffer): Promise<string> {
-  const digest = sha(data);
-  const head = await fetch(`${url}/v2/${repo}/blobs/${digest}`, { method: 'HEAD' });
-  if (head.status === 200) return digest; // as real clients do: skip what the registry already has
-  const res = await fetch(`${url}/v2/${repo}/blobs/uploads/?digest=${digest}`, {
-    method: 'POST',
-    body: new Uint8Array(data),
-    headers: { 'Content-Type': 'application/octet-stream' },
-  });
-  await res.arrayBuffer();
-  if (res.status !== 201) throw new Error(`blob push answered ${res.status}`);
-  return digest;
-}
-
-async function pushImage(url: string, repo: string, tag: string, base: Buffer): Promise<Pushed | null> {
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', nonce: randomBytes(8).toString('hex') }));
-  const layers = [base, randomBytes(1024 + Math.floor(Math.random() * 64 * 1024))];
-  const blobs = [await pushBlob(url, repo, config), ...(await Promise.all(layers.map((l) => pushBlob(url, repo, l))))];
-  const body = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: blobs[0], size: config.length },
-      layers: layers.map((l, i) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: blobs[i + 1], size: l.length })),
-    }),
-  );
-  const res = await fetch(`${url}/v2/${repo}/manifests/${tag}`, { method: 'PUT', body: new Uint8Array(body), headers: { 'Content-Type': OCI_MANIFEST } });
-  await res.arrayBuffer();
-  // Not acknowledged (e.g. a blob GC took between our HEAD and this PUT): the client would retry; nothing is lost.
-  if (res.status !== 201) return null;
-  return { digest: sha(body), blobs };
-}
+import { OCI_MANIFEST, pushBlob, pushImage, sha256 as sha, type PushedImage as Pushed } from '../support/push.js';
 
 async function countBlobFiles(root: string): Promise<number> {
   let n = 0;
@@ -73,7 +33,7 @@ test('GC looping during concurrent pushes and re-tags never loses an acknowledge
       for (let n = 0; Date.now() < until; n++) {
         const repo = `stress/w${w}`;
         const tag = `t${n % 3}`;
-        const pushed = await pushImage(wharf.url, repo, tag, base);
+        const pushed = await pushImage(wharf.url, repo, tag, base, { minLayer: 1024, extraLayer: 64 * 1024, skipExisting: true });
         pushes++;
         if (pushed) acknowledged.set(`${repo}:${tag}`, pushed);
         else refused++;

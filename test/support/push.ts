@@ -1,0 +1,59 @@
+// Plain-fetch pushes for load tests (GC stress, backup under traffic): small images, one layer shared by all.
+import { createHash, randomBytes } from 'node:crypto';
+
+export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+
+export const sha256 = (data: Buffer): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
+
+export interface PushedImage {
+  readonly digest: string;
+  /** config, then layers */
+  readonly blobs: readonly string[];
+}
+
+/** A monolithic blob push; with skipExisting, a HEAD first, as real clients skip what the registry already has. */
+export async function pushBlob(url: string, repo: string, data: Buffer, skipExisting = false): Promise<string> {
+  const digest = sha256(data);
+  if (skipExisting) {
+    const head = await fetch(`${url}/v2/${repo}/blobs/${digest}`, { method: 'HEAD' });
+    if (head.status === 200) return digest;
+  }
+  const res = await fetch(`${url}/v2/${repo}/blobs/uploads/?digest=${digest}`, {
+    method: 'POST',
+    body: new Uint8Array(data),
+    headers: { 'Content-Type': 'application/octet-stream' },
+  });
+  await res.arrayBuffer();
+  if (res.status !== 201) throw new Error(`blob push answered ${res.status}`);
+  return digest;
+}
+
+/**
+ * An image of a unique config, the shared layer and one random layer (minLayer + up to extraLayer bytes), tagged.
+ * null when the registry did not acknowledge the manifest (e.g. GC took a blob between the HEAD and the PUT): the
+ * client would retry, and nothing was promised.
+ */
+export async function pushImage(
+  url: string,
+  repo: string,
+  tag: string,
+  shared: Buffer,
+  options: { minLayer: number; extraLayer: number; skipExisting?: boolean },
+): Promise<PushedImage | null> {
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', nonce: randomBytes(8).toString('hex') }));
+  const layers = [shared, randomBytes(options.minLayer + Math.floor(Math.random() * options.extraLayer))];
+  const push = (data: Buffer) => pushBlob(url, repo, data, options.skipExisting);
+  const blobs = [await push(config), ...(await Promise.all(layers.map(push)))];
+  const body = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: blobs[0], size: config.length },
+      layers: layers.map((l, i) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: blobs[i + 1], size: l.length })),
+    }),
+  );
+  const res = await fetch(`${url}/v2/${repo}/manifests/${tag}`, { method: 'PUT', body: new Uint8Array(body), headers: { 'Content-Type': OCI_MANIFEST } });
+  await res.arrayBuffer();
+  if (res.status !== 201) return null;
+  return { digest: sha256(body), blobs };
+}
