@@ -45,11 +45,17 @@ export class Router {
     private readonly access: AccessController,
   ) {}
 
+  /** Never rejects: whatever goes wrong, including while answering with an error, ends this request only. */
   async handle(req: IncomingMessage, res: ServerResponse, log: Logger, info: RequestInfo): Promise<void> {
     try {
       await this.dispatch(req, res, log, info);
     } catch (err) {
-      this.fail(req, res, log, err);
+      try {
+        this.fail(req, res, log, err);
+      } catch (failure) {
+        log.error({ err: failure }, 'could not send the error response');
+        res.destroy();
+      }
     }
   }
 

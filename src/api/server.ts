@@ -86,10 +86,16 @@ export function createApiServer(
     });
     if (tokenHandler && /^\/auth\/token(?:\?|$)/.test(req.url ?? '')) {
       info.route = 'token';
-      tokenHandler(req, res).catch((err: unknown) => reqLog.error({ err }, 'token endpoint failed'));
+      tokenHandler(req, res).catch((err: unknown) => {
+        reqLog.error({ err }, 'token endpoint failed');
+        res.destroy();
+      });
       return;
     }
-    void router.handle(req, res, reqLog, info);
+    router.handle(req, res, reqLog, info).catch((err: unknown) => {
+      reqLog.error({ err }, 'request handler failed');
+      res.destroy();
+    });
   };
 
   const options = { headersTimeout: config.headersTimeout, requestTimeout: 0, keepAliveTimeout: config.keepAliveTimeout };

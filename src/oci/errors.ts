@@ -22,17 +22,49 @@ export const errorStatus = {
 
 export type ErrorCode = keyof typeof errorStatus;
 
+/** Longest string kept in an error detail: details often carry what the client sent, and must stay small. */
+export const maxDetailString = 256;
+const maxDetailEntries = 16;
+
+function boundedScalar(value: unknown): unknown {
+  if (typeof value === 'string') return value.length <= maxDetailString ? value : `${value.slice(0, maxDetailString)}…`;
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return value;
+  return undefined; // objects, arrays, functions: never echoed
+}
+
+/**
+ * Error details are scalars, or one level of object (or an array of such objects, as Distribution's auth details
+ * are) holding scalars, with strings cut at maxDetailString. A detail is often built from the client's own input,
+ * so nothing deeper or longer is ever kept: the response stays small, and serialising it cannot fail.
+ */
+export function boundedDetail(detail: unknown): unknown {
+  if (detail === undefined) return undefined;
+  const flat = (value: unknown): unknown => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return boundedScalar(value);
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).slice(0, maxDetailEntries)) {
+      const kept = boundedScalar((value as Record<string, unknown>)[key]);
+      if (kept !== undefined) out[key.slice(0, 64)] = kept;
+    }
+    return out;
+  };
+  if (Array.isArray(detail)) return detail.slice(0, maxDetailEntries).map(flat);
+  return flat(detail);
+}
+
 export class RegistryError extends Error {
   readonly status: number;
   readonly headers: Record<string, string>;
+  readonly detail: unknown;
 
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly detail?: unknown,
+    detail?: unknown,
     options: { status?: number; headers?: Record<string, string> } = {},
   ) {
-    super(message);
+    super(message.length <= 1024 ? message : `${message.slice(0, 1024)}…`);
+    this.detail = boundedDetail(detail);
     this.status = options.status ?? errorStatus[code];
     this.headers = options.headers ?? {};
   }

@@ -36,6 +36,9 @@ export async function serveCommand(args: string[]): Promise<null> {
       },
     );
   };
+  // Last line of defence: every request path catches its own failures, but a promise some library forgot to
+  // handle must not take the registry (and every other client's transfer) down with it.
+  process.on('unhandledRejection', (err: unknown) => log.error({ err }, 'unhandled promise rejection (kept running)'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   return null;
