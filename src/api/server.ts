@@ -13,6 +13,7 @@ import type { Registry } from '../registry/registry.js';
 import { openAccess, type AccessController } from './access.js';
 import type { RequestInfo } from './context.js';
 import { Router } from './router.js';
+import { RegistryError } from '../oci/errors.js';
 import type { TokenHandler } from '../auth/types.js';
 
 export interface ApiServer {
@@ -115,7 +116,12 @@ export function createApiServer(
     log.debug({ code: err.code }, 'malformed request');
     if (socket.writable && !socket.destroyed) {
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      // Clients get the same error JSON here as from the router, even for a request too broken to route.
+      const error = err.code === 'HPE_HEADER_OVERFLOW'
+        ? new RegistryError('SIZE_INVALID', 'request headers too large')
+        : new RegistryError('UNSUPPORTED', status === '400 Bad Request' ? 'malformed HTTP request' : 'request timed out');
+      const body = JSON.stringify(error.toJSON());
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     }
     socket.destroy();
   });

@@ -11,6 +11,14 @@ export interface Descriptor {
   readonly annotations?: Record<string, string>;
 }
 
+/** A descriptor whose target must already be in the repository, with the size the manifest claims for it. */
+export interface RequiredContent {
+  readonly digest: string;
+  readonly size: number;
+  /** A child manifest of an index (checked against stored manifests) rather than a blob. */
+  readonly manifest: boolean;
+}
+
 export interface ParsedManifest {
   readonly mediaType: string;
   readonly artifactType: string | null;
@@ -20,6 +28,33 @@ export interface ParsedManifest {
   readonly blobs: readonly string[];
   /** Child manifests of an index. */
   readonly manifests: readonly string[];
+  /** Every required blob and child manifest with its declared size, duplicates kept (they may disagree). */
+  readonly references: readonly RequiredContent[];
+}
+
+/**
+ * Real manifests nest five levels at most (index, manifests, descriptor, platform, os.features); anything far
+ * deeper is an attack on whatever walks the document later (a recursive serialiser, a log formatter).
+ */
+export const maxManifestDepth = 32;
+
+/** Rejects documents nested deeper than the limit in one pass over the text, before JSON.parse builds them. */
+function checkDepth(text: string): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: the next character is escaped, whatever it is
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > maxManifestDepth) throw invalid(`manifest nests deeper than ${maxManifestDepth} levels`, { maxDepth: maxManifestDepth });
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
 }
 
 type Json = Record<string, unknown>;
@@ -91,9 +126,11 @@ function resolveMediaType(doc: Json, contentType: string | undefined): string {
 }
 
 export function parseManifest(body: Buffer, contentType: string | undefined): ParsedManifest {
+  const text = body.toString('utf8');
+  checkDepth(text);
   let doc: unknown;
   try {
-    doc = JSON.parse(body.toString('utf8'));
+    doc = JSON.parse(text);
   } catch {
     throw invalid('manifest is not valid JSON');
   }
@@ -110,10 +147,12 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
     const layers = descriptorList(doc.layers ?? [], 'layers');
     if (mediaType === mediaTypes.dockerManifest && layers.length === 0) throw invalid('a Docker image manifest needs at least one layer');
     // Non-distributable (foreign) layers live elsewhere: the registry never had them, so it cannot require them.
-    const blobs = [config, ...layers].filter((d) => !(d.urls && d.urls.length > 0)).map((d) => d.digest);
+    const required = [config, ...layers].filter((d) => !(d.urls && d.urls.length > 0));
+    const blobs = required.map((d) => d.digest);
     // The referrers API reports config.mediaType when a manifest declares no artifactType, even the empty config.
     const artifactType = declaredArtifactType ?? config.mediaType;
-    return { mediaType, artifactType, subject, annotations, blobs: [...new Set(blobs)], manifests: [] };
+    const references = required.map((d) => ({ digest: d.digest, size: d.size, manifest: false }));
+    return { mediaType, artifactType, subject, annotations, blobs: [...new Set(blobs)], manifests: [], references };
   }
   if (indexManifestTypes.has(mediaType)) {
     const children = descriptorList(doc.manifests, 'manifests');
@@ -127,6 +166,7 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
       annotations,
       blobs: [...new Set(blobs)],
       manifests: [...new Set(manifests)],
+      references: children.map((c) => ({ digest: c.digest, size: c.size, manifest: isManifestMediaType(c.mediaType) })),
     };
   }
   throw invalid(`unsupported manifest media type ${mediaType}`);

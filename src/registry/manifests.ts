@@ -1,11 +1,12 @@
 import { digestOf, parseDigest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
-import { parseManifest } from '../oci/manifest.js';
+import { parseManifest, type RequiredContent } from '../oci/manifest.js';
 import { mediaTypes } from '../oci/media-types.js';
 import { requireTag } from '../oci/names.js';
 import type { ManifestRecord, MetadataStore, OutboxEvent, ReferrerRecord } from '../metadata/store.js';
 import type { EventOrigin } from '../events/event.js';
 import type { EventRecorder } from '../events/recorder.js';
+import { ManifestBodyCache } from './manifest-cache.js';
 
 export interface PushedManifest {
   readonly digest: string;
@@ -29,7 +30,32 @@ export class ManifestService {
   constructor(
     private readonly metadata: MetadataStore,
     private readonly events: EventRecorder,
+    private readonly bodies = new ManifestBodyCache(),
   ) {}
+
+  /**
+   * A descriptor's size must be its target's: clients check it and fail the pull, so a manifest that lies about a
+   * size is one nobody can pull. Targets not stored yet are left to putManifest, which reports them as unknown.
+   */
+  private async checkSizes(repository: string, references: readonly RequiredContent[]): Promise<void> {
+    const checked = new Set<string>();
+    for (const { digest, size, manifest } of references) {
+      const key = `${digest}/${size}`;
+      if (checked.has(key)) continue;
+      checked.add(key);
+      const stored = manifest
+        ? await this.metadata.getManifest(repository, { digest })
+        : await this.metadata.getRepositoryBlob(repository, digest);
+      if (stored && stored.size !== size) {
+        const what = manifest ? 'child manifest' : 'blob';
+        throw new RegistryError('MANIFEST_INVALID', `descriptor size ${size} does not match the stored ${what} of ${stored.size} bytes`, {
+          digest,
+          declared: size,
+          actual: stored.size,
+        });
+      }
+    }
+  }
 
   async push(
     repository: string,
@@ -53,6 +79,7 @@ export class ManifestService {
     } else {
       digest = digestOf(body);
     }
+    await this.checkSizes(repository, parsed.references);
     const tags = [...new Set([...('tag' in reference ? [reference.tag] : []), ...extraTags.map(requireTag)])];
     const target = { repository, digest, mediaType: parsed.mediaType, size: body.length };
     // One push event per tag, as Distribution sends them; one untagged event for a push by digest.
@@ -85,7 +112,7 @@ export class ManifestService {
     if (!record) {
       throw new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown', 'tag' in reference ? { tag: reference.tag } : { digest: reference.digest });
     }
-    return record;
+    return { ...record, body: this.bodies.share(record.digest, record.body) };
   }
 
   /** Pull events cost a write, so they are recorded only when some endpoint subscribes to pulls. */

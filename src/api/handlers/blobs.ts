@@ -28,8 +28,11 @@ export const getBlob: Handler = async ({ req, res, registry, params, log }) => {
   }
   const range = parseRange(req.headers.range, blob.size);
   if (range.kind === 'unsatisfiable') {
-    send(res, 416, { ...headers, 'Content-Range': `bytes */${blob.size}` });
-    return;
+    // No spec code fits a range past the end; SIZE_INVALID is the nearest, and the body is the usual error JSON.
+    throw new RegistryError('SIZE_INVALID', 'requested range is not satisfiable', { size: blob.size }, {
+      status: 416,
+      headers: { 'Content-Range': `bytes */${blob.size}`, 'Docker-Content-Digest': digest },
+    });
   }
   if (req.method === 'HEAD') {
     send(res, 200, { ...headers, 'Content-Length': blob.size });
