@@ -38,20 +38,20 @@ export class ManifestService {
    * size is one nobody can pull. Targets not stored yet are left to putManifest, which reports them as unknown.
    */
   private async checkSizes(repository: string, references: readonly RequiredContent[]): Promise<void> {
-    const checked = new Set<string>();
+    // One lookup per digest however often it is listed (a hostile index may list one child under many sizes).
+    const stored = new Map<string, number | null>();
     for (const { digest, size, manifest } of references) {
-      const key = `${digest}/${size}`;
-      if (checked.has(key)) continue;
-      checked.add(key);
-      const stored = manifest
-        ? await this.metadata.getManifest(repository, { digest })
-        : await this.metadata.getRepositoryBlob(repository, digest);
-      if (stored && stored.size !== size) {
-        const what = manifest ? 'child manifest' : 'blob';
-        throw new RegistryError('MANIFEST_INVALID', `descriptor size ${size} does not match the stored ${what} of ${stored.size} bytes`, {
+      const key = `${manifest ? 'manifest' : 'blob'} ${digest}`;
+      if (!stored.has(key)) {
+        const found = manifest ? await this.metadata.getManifest(repository, { digest }) : await this.metadata.getRepositoryBlob(repository, digest);
+        stored.set(key, found?.size ?? null);
+      }
+      const actual = stored.get(key) ?? null;
+      if (actual !== null && actual !== size) {
+        throw new RegistryError('MANIFEST_INVALID', `descriptor size ${size} does not match the stored ${manifest ? 'child manifest' : 'blob'} of ${actual} bytes`, {
           digest,
           declared: size,
-          actual: stored.size,
+          actual,
         });
       }
     }
