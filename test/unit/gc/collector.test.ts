@@ -35,6 +35,9 @@ describe('online garbage collection', () => {
     return { digest, size: data.length };
   }
 
+  // An index must state its children's true sizes: the registry refuses one that does not.
+  const manifestSizes = new Map<string, number>();
+
   async function image(repo: string, tag: string | null, extra: Record<string, unknown> = {}): Promise<{ digest: string; blobs: string[] }> {
     const config = await blob(repo, Buffer.from(JSON.stringify({ n: randomBytes(4).toString('hex') })));
     const layer = await blob(repo);
@@ -49,12 +52,13 @@ describe('online garbage collection', () => {
     );
     const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
     await reg.manifests.push(repo, tag ? { tag } : { digest }, body, OCI_MANIFEST, []);
+    manifestSizes.set(digest, body.length);
     return { digest, blobs: [config.digest, layer.digest] };
   }
 
   async function index(repo: string, tag: string | null, children: string[]): Promise<string> {
     const body = Buffer.from(
-      JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: children.map((digest) => ({ mediaType: OCI_MANIFEST, digest, size: 1 })) }),
+      JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: children.map((digest) => ({ mediaType: OCI_MANIFEST, digest, size: manifestSizes.get(digest) })) }),
     );
     const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
     await reg.manifests.push(repo, tag ? { tag } : { digest }, body, OCI_INDEX, []);
