@@ -8,7 +8,7 @@ import { startTestServer, type TestServer } from '../support/server.js';
 import { contentType, hostileManifest, hostileValue } from '../support/hostile-json.js';
 import { trapUncaught } from './support/http.js';
 
-const runs = Number(process.env.WHARF_FUZZ_RUNS ?? 120);
+const runs = Number(process.env.WHARF_FUZZ_RUNS ?? 80);
 const maxErrorBody = 2048;
 
 async function expectHandled(res: Response, what: string): Promise<void> {
