@@ -3,14 +3,13 @@
 // match what Distribution served, blobs must pull intact from Wharf, an import killed mid-way must finish on a
 // re-run that skips what the first did, and a further run must change nothing.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { after, before, describe, test } from 'node:test';
-import { projectRoot, startDistribution, startWharf, tempDir, wharfMain, type RunningRegistry } from '../support/processes.js';
+import { wharfCli, type CliOptions, type CliResult } from '../support/cli.js';
+import { startDistribution, startWharf, tempDir, type RunningRegistry } from '../support/processes.js';
 import { withServerLog } from './support/diag.js';
 import { buildImage, loadImage, sha256, verifyDirCopy, verifyLayoutBlobs, writeImageIndex, type BuiltImage, type BuiltIndex } from './support/oci.js';
 import { skopeoCopy, skopeoInspectRaw, skopeoListTags } from './support/skopeo.js';
@@ -18,36 +17,8 @@ import { skopeoCopy, skopeoInspectRaw, skopeoListTags } from './support/skopeo.j
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-interface CliResult {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/**
- * `wharf import ARGS` as its own process: through main.js once the command is registered there, until then through
- * the command module (the function main.js will call). killWhen is checked on every chunk of stderr.
- */
-async function wharfImport(args: string[], opts: { env?: Record<string, string>; killWhen?: (stderr: string) => boolean } = {}): Promise<CliResult> {
-  const registered = (await readFile(wharfMain, 'utf8')).includes('importCommand');
-  const moduleUrl = pathToFileURL(join(projectRoot, 'dist', 'src', 'cli', 'commands', 'import.js')).href;
-  const argv = registered
-    ? [wharfMain, 'import', ...args]
-    : ['--input-type=module', '-e', `const { importCommand } = await import(${JSON.stringify(moduleUrl)}); process.exitCode = await importCommand(process.argv.slice(1));`, '--', ...args];
-  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-  child.stderr.on('data', (b: Buffer) => {
-    stderr += b.toString();
-    if (opts.killWhen?.(stderr)) child.kill('SIGKILL');
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
-  clearTimeout(timer);
-  return { code, signal, stdout, stderr };
-}
+/** `wharf import ARGS` through the built CLI; killWhen (on stderr) crashes it mid-way. */
+const wharfImport = (args: string[], opts: CliOptions = {}) => wharfCli(['import', ...args], opts);
 
 interface Summary {
   counts: Record<string, number>;

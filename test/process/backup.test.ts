@@ -3,39 +3,18 @@
 // acknowledged before the backup began must pull with the same digests, and everything the restored registry
 // lists must pull intact (the snapshot is consistent, not a mix of instants).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
-import { projectRoot, startWharf, tempDir, wharfMain } from '../support/processes.js';
+import { wharfCli } from '../support/cli.js';
+import { startWharf, tempDir } from '../support/processes.js';
 import { OCI_MANIFEST, pushImage as push, sha256 as sha } from '../support/push.js';
 
 const pushOptions = { minLayer: 2048, extraLayer: 96 * 1024 };
 
-interface CliResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** `wharf <command> ARGS`: through main.js once the command is registered there, until then through its module. */
-async function wharf(command: 'backup' | 'restore', args: string[]): Promise<CliResult> {
-  const fn = `${command}Command`;
-  const registered = (await readFile(wharfMain, 'utf8')).includes(fn);
-  const moduleUrl = pathToFileURL(join(projectRoot, 'dist', 'src', 'cli', 'commands', `${command}.js`)).href;
-  const argv = registered
-    ? [wharfMain, command, ...args]
-    : ['--input-type=module', '-e', `const m = await import(${JSON.stringify(moduleUrl)}); process.exitCode = await m.${fn}(process.argv.slice(1));`, '--', ...args];
-  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-  return { code, stdout, stderr };
-}
+/** `wharf backup|restore ARGS` through the built CLI. */
+const wharf = (command: 'backup' | 'restore', args: string[]) => wharfCli([command, ...args]);
 
 interface Pushed {
   readonly repo: string;
@@ -90,21 +69,27 @@ test('backup while pushes and GC run, restore into a new dir, every image acknow
   const stable: (Pushed & { at: number })[] = []; // unique tags, never moved
   const churn = new Map<string, Set<string>>(); // repo:tag -> every digest acknowledged for it (re-tagged: GC food)
   let stop = false;
+  // Waits for the push loop's progress rather than for wall-clock time: as fast as the machine allows, never short.
+  let waiting: { count: number; resolve: () => void } | null = null;
+  const stablePushes = (count: number) => new Promise<void>((resolve) => (waiting = { count, resolve }));
   const worker = async (w: number) => {
     for (let n = 0; !stop; n++) {
       const p = await pushImage(source.url, `stable/w${w}`, `n${n}`, shared);
       if (p) stable.push({ ...p, at: Date.now() });
+      if (waiting && stable.length >= waiting.count) waiting.resolve();
       const c = await pushImage(source.url, `churn/w${w}`, `t${n % 2}`, shared);
       if (c) churn.set(`${c.repo}:${c.tag}`, (churn.get(`${c.repo}:${c.tag}`) ?? new Set()).add(c.digest));
     }
   };
   const workers = [0, 1, 2].map(worker);
+  // A push that throws ends its worker: fail then, instead of waiting for progress that never comes.
+  const progress = (count: number) => Promise.race([stablePushes(count), Promise.all(workers).then(() => assert.fail('the push loop ended'))]);
   try {
-    await new Promise((r) => setTimeout(r, 1000));
+    await progress(6);
     const first = await wharf('backup', [dest, '--data-dir', source.dataDir, '--json']);
     assert.equal(first.code, 0, first.stderr + first.stdout);
     const b1 = JSON.parse(first.stdout) as BackupJson;
-    await new Promise((r) => setTimeout(r, 500));
+    await progress(stable.length + 6);
     const began = Date.now();
     const before = stable.filter((p) => p.at < began);
     const churnBefore = [...churn.keys()];
