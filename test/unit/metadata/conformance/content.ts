@@ -115,13 +115,16 @@ export function contentContract(store: CurrentStore): void {
     assert.equal(await s.countUploads(), 1);
   });
 
-  test('recording pulls never fails for manifests that are gone', async () => {
+  test('recorded pulls show on the tag pulled; pulls of manifests that are gone are ignored', async () => {
     const s = store();
-    await s.putManifest(manifest('r', d(150), { tags: ['t'] }));
+    await s.putManifest(manifest('r', d(150), { tags: ['t', 'u'] }));
+    const at = Date.now() - 1000;
     await s.recordPulls([
-      { repository: 'r', digest: d(150), tag: 't', at: Date.now() },
-      { repository: 'gone', digest: d(151), tag: null, at: Date.now() },
+      { repository: 'r', digest: d(150), tag: 't', at },
+      { repository: 'gone', digest: d(151), tag: null, at },
     ]);
+    const details = new Map((await s.listTagDetails('r')).map((x) => [x.name, x.lastPulledAt]));
+    assert.deepEqual([details.get('t'), details.get('u')], [at, null], 'by tag: only the tag pulled');
     await s.ping();
   });
 
