@@ -1,17 +1,17 @@
 // `wharf user` through the built CLI, checked against the real Apache htpasswd (apache2-utils must be installed:
 // these tests fail, not skip, without it). Also: files the real `htpasswd -B` writes load and verify in Wharf.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import pino from 'pino';
 import { CredentialVerifier } from '../../src/auth/credentials.js';
 import { HtpasswdFile } from '../../src/auth/htpasswd-file.js';
 import { HtpasswdError, parseHtpasswd } from '../../src/auth/htpasswd.js';
-import { projectRoot, tempDir, wharfMain } from '../support/processes.js';
+import { wharfCli } from '../support/cli.js';
+import { tempDir } from '../support/processes.js';
 
 const execFileAsync = promisify(execFile);
 const dirs: string[] = [];
@@ -24,38 +24,8 @@ async function scratch(): Promise<string> {
   dirs.push(dir);
   return dir;
 }
-const userModule = join(projectRoot, 'dist', 'src', 'cli', 'commands', 'user.js');
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function spawnWith(args: string[], stdin: string | null): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, WHARF_AUTH__HTPASSWD__PATH: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin ?? '');
-  });
-}
-
-/** Until the lead registers `user` in main.ts, the command module is run directly. */
-let viaMain: boolean | null = null;
-async function wharfUser(args: string[], stdin: string | null = null): Promise<Result> {
-  if (viaMain === null) {
-    const probe = await spawnWith([wharfMain, 'user', '--help'], null);
-    viaMain = !/unknown command/.test(probe.stderr);
-  }
-  if (viaMain) return spawnWith([wharfMain, 'user', ...args], stdin);
-  const script = `import { userCommand } from ${JSON.stringify(pathToFileURL(userModule).href)}; process.exitCode = await userCommand(process.argv.slice(1));`;
-  return spawnWith(['--input-type=module', '-e', script, ...args], stdin);
-}
+/** `wharf user ARGS` through the built CLI, with no htpasswd path inherited from the environment. */
+const wharfUser = (args: string[], stdin = '') => wharfCli(['user', ...args], { stdin, env: { WHARF_AUTH__HTPASSWD__PATH: '' } });
 
 /** Exit code of the real `htpasswd -vb FILE USER PASSWORD` (0: correct, 3: wrong password, 6: no such user). */
 async function htpasswdVerify(file: string, user: string, password: string): Promise<number> {

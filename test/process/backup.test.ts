@@ -1,167 +1,100 @@
-// `wharf backup` as its own process while a Wharf process serves pushes (and online GC reclaims re-tagged
-// images every 200 ms), then `wharf restore` into a new data dir and a Wharf started on it: every image
-// acknowledged before the backup began must pull with the same digests, and everything the restored registry
-// lists must pull intact (the snapshot is consistent, not a mix of instants).
+// `wharf backup` and `wharf restore` through the built CLI, against the data dir of a Wharf that keeps serving:
+// exit codes, the JSON summaries, incremental copies, pruning, refusals, and a Wharf started on the restored dir
+// that serves every image with the same digests. (The same under pushes and GC: test/stress/backup-under-load.)
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
-import { projectRoot, startWharf, tempDir, wharfMain } from '../support/processes.js';
-import { OCI_MANIFEST, pushImage as push, sha256 as sha } from '../support/push.js';
-
-const pushOptions = { minLayer: 2048, extraLayer: 96 * 1024 };
-
-interface CliResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** `wharf <command> ARGS`: through main.js once the command is registered there, until then through its module. */
-async function wharf(command: 'backup' | 'restore', args: string[]): Promise<CliResult> {
-  const fn = `${command}Command`;
-  const registered = (await readFile(wharfMain, 'utf8')).includes(fn);
-  const moduleUrl = pathToFileURL(join(projectRoot, 'dist', 'src', 'cli', 'commands', `${command}.js`)).href;
-  const argv = registered
-    ? [wharfMain, command, ...args]
-    : ['--input-type=module', '-e', `const m = await import(${JSON.stringify(moduleUrl)}); process.exitCode = await m.${fn}(process.argv.slice(1));`, '--', ...args];
-  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-  return { code, stdout, stderr };
-}
-
-interface Pushed {
-  readonly repo: string;
-  readonly tag: string;
-  readonly digest: string;
-  readonly blobs: readonly string[];
-}
-
-async function pushImage(url: string, repo: string, tag: string, shared: Buffer): Promise<Pushed | null> {
-  const pushed = await push(url, repo, tag, shared, pushOptions);
-  return pushed && { repo, tag, ...pushed };
-}
-
-/** Pulls repo:ref; returns the manifest digest and checks that it and every blob it names hash right. */
-async function pull(url: string, repo: string, ref: string): Promise<{ digest: string; blobs: string[] }> {
-  const res = await fetch(`${url}/v2/${repo}/manifests/${ref}`, { headers: { Accept: OCI_MANIFEST } });
-  const body = Buffer.from(await res.arrayBuffer());
-  assert.equal(res.status, 200, `GET ${repo}:${ref} answered ${res.status}: ${body.toString().slice(0, 300)}`);
-  const digest = sha(body);
-  assert.equal(res.headers.get('docker-content-digest'), digest);
-  const doc = JSON.parse(body.toString()) as { config: { digest: string }; layers: { digest: string }[] };
-  const blobs = [doc.config.digest, ...doc.layers.map((l) => l.digest)];
-  for (const b of blobs) {
-    const blob = await fetch(`${url}/v2/${repo}/blobs/${b}`);
-    const bytes = Buffer.from(await blob.arrayBuffer());
-    assert.equal(blob.status, 200, `blob ${b} of ${repo}:${ref} answered ${blob.status}`);
-    assert.equal(sha(bytes), b, `blob ${b} of ${repo}:${ref} pulls corrupt`);
-  }
-  return { digest, blobs };
-}
+import { wharfCli } from '../support/cli.js';
+import { startWharf, tempDir } from '../support/processes.js';
+import { pullImage, pushImage, type PushedImage } from '../support/push.js';
 
 interface BackupJson {
   snapshot: string;
+  repositories: number;
+  tags: number;
   blobs: number;
   copied: number;
   skipped: number;
-  attempts: number;
-  tags: number;
+  pruned: { snapshots: string[] } | null;
 }
 
-test('backup while pushes and GC run, restore into a new dir, every image acknowledged before the backup pulls identically', async (t) => {
-  const work = await tempDir('backup-process');
+interface RestoreJson {
+  snapshot: string;
+  tags: number;
+  blobs: number;
+  restored: number;
+}
+
+function json<T>(res: { code: number | null; stdout: string; stderr: string }): T {
+  assert.equal(res.code, 0, res.stderr + res.stdout);
+  return JSON.parse(res.stdout) as T;
+}
+
+test('wharf backup is incremental and prunes; wharf restore refuses a used dir and restores what was acknowledged', async (t) => {
+  const work = await tempDir('backup-cli');
   const dest = join(work, 'backup');
-  const restoredDir = join(work, 'restored');
-  const source = await startWharf({ configYaml: 'gc:\n  enabled: true\n  interval: 200ms\n  gracePeriod: 1s\n  deleteUntagged: true\n' });
+  const source = await startWharf();
   t.after(async () => {
     await source.stop();
     await rm(work, { recursive: true, force: true });
   });
-
-  const shared = randomBytes(64 * 1024);
-  const stable: (Pushed & { at: number })[] = []; // unique tags, never moved
-  const churn = new Map<string, Set<string>>(); // repo:tag -> every digest acknowledged for it (re-tagged: GC food)
-  let stop = false;
-  const worker = async (w: number) => {
-    for (let n = 0; !stop; n++) {
-      const p = await pushImage(source.url, `stable/w${w}`, `n${n}`, shared);
-      if (p) stable.push({ ...p, at: Date.now() });
-      const c = await pushImage(source.url, `churn/w${w}`, `t${n % 2}`, shared);
-      if (c) churn.set(`${c.repo}:${c.tag}`, (churn.get(`${c.repo}:${c.tag}`) ?? new Set()).add(c.digest));
-    }
+  const shared = randomBytes(8 * 1024);
+  const images = new Map<string, PushedImage>();
+  const push = async (repo: string, tag: string) => {
+    const pushed = await pushImage(source.url, repo, tag, shared, { minLayer: 1024, extraLayer: 1024 });
+    assert.ok(pushed, `${repo}:${tag} acknowledged`);
+    images.set(`${repo}:${tag}`, pushed);
   };
-  const workers = [0, 1, 2].map(worker);
-  try {
-    await new Promise((r) => setTimeout(r, 1000));
-    const first = await wharf('backup', [dest, '--data-dir', source.dataDir, '--json']);
-    assert.equal(first.code, 0, first.stderr + first.stdout);
-    const b1 = JSON.parse(first.stdout) as BackupJson;
-    await new Promise((r) => setTimeout(r, 500));
-    const began = Date.now();
-    const before = stable.filter((p) => p.at < began);
-    const churnBefore = [...churn.keys()];
-    const second = await wharf('backup', [dest, '--data-dir', source.dataDir, '--json']);
-    assert.equal(second.code, 0, second.stderr + second.stdout);
-    const b2 = JSON.parse(second.stdout) as BackupJson;
-    stop = true;
-    await Promise.all(workers);
-    const third = await wharf('backup', [dest, '--data-dir', source.dataDir, '--json']);
-    assert.equal(third.code, 0, third.stderr + third.stdout);
-    const b3 = JSON.parse(third.stdout) as BackupJson;
-    const fourth = await wharf('backup', [dest, '--data-dir', source.dataDir, '--json', '--keep', '3']);
-    assert.equal(fourth.code, 0, fourth.stderr + fourth.stdout);
-    const b4 = JSON.parse(fourth.stdout) as BackupJson;
-    t.diagnostic(
-      `${before.length} stable images acknowledged before the second backup; backups: ` +
-        [b1, b2, b3, b4].map((b) => `${b.blobs} blobs, ${b.copied} copied, ${b.skipped} skipped, ${b.attempts} attempt(s)`).join(' | '),
-    );
-    assert.ok(before.length >= 3, 'the push loop had pushed images before the backup began');
-    assert.ok(b2.skipped > 0 && b2.copied < b2.blobs, 'the second backup is incremental');
-    assert.equal(b4.copied, 0, 'nothing pushed since the third backup: the fourth copies no blob');
+  await push('team/app', 'v1');
+  await push('team/tool', 'latest');
 
-    // Restore the second snapshot, taken with pushes and GC in full swing.
-    const refused = await wharf('restore', [dest, '--data-dir', source.dataDir]);
-    assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /not empty/);
-    const restore = await wharf('restore', [dest, '--snapshot', b1.snapshot, '--data-dir', restoredDir, '--json']);
-    assert.equal(restore.code, 1, 'the first snapshot was pruned by --keep 3');
-    assert.match(restore.stderr, /no snapshot/);
-    const restore2 = await wharf('restore', [dest, '--snapshot', b2.snapshot, '--data-dir', restoredDir, '--json']);
-    assert.equal(restore2.code, 0, restore2.stderr + restore2.stdout);
-    const restored = await startWharf({ dataDir: restoredDir });
-    t.after(() => restored.stop());
+  const b1 = json<BackupJson>(await wharfCli(['backup', dest, '--data-dir', source.dataDir, '--json']));
+  assert.deepEqual([b1.repositories, b1.tags, b1.blobs, b1.copied, b1.skipped], [2, 2, 5, 5, 0], 'two configs, two layers, one shared layer');
 
-    for (const p of before) {
-      const got = await pull(restored.url, p.repo, p.tag);
-      assert.equal(got.digest, p.digest, `${p.repo}:${p.tag} restored with another digest`);
-      assert.deepEqual(got.blobs, p.blobs);
-    }
-    for (const key of churnBefore) {
-      const [repo, tag] = key.split(':') as [string, string];
-      const got = await pull(restored.url, repo, tag);
-      assert.ok(churn.get(key)!.has(got.digest), `${key} restored pointing at ${got.digest}, which was never acknowledged for it`);
-    }
-    // Everything the restored registry lists pulls intact: the snapshot is self-consistent.
-    const catalog = (await (await fetch(`${restored.url}/v2/_catalog?n=1000`)).json()) as { repositories: string[] };
-    let tags = 0;
-    for (const repo of catalog.repositories) {
-      const list = (await (await fetch(`${restored.url}/v2/${repo}/tags/list?n=10000`)).json()) as { tags: string[] | null };
-      for (const tag of list.tags ?? []) {
-        await pull(restored.url, repo, tag);
-        tags++;
-      }
-    }
-    assert.equal(tags, b2.tags, 'the restored registry serves the tags the snapshot recorded');
-  } finally {
-    stop = true;
-    await Promise.all(workers);
+  await push('team/app', 'v2');
+  const b2 = json<BackupJson>(await wharfCli(['backup', dest, '--data-dir', source.dataDir, '--json']));
+  assert.notEqual(b2.snapshot, b1.snapshot);
+  assert.deepEqual([b2.tags, b2.blobs, b2.copied, b2.skipped], [3, 7, 2, 5], 'only the new image is copied');
+
+  const b3 = json<BackupJson>(await wharfCli(['backup', dest, '--data-dir', source.dataDir, '--json', '--keep', '2']));
+  assert.equal(b3.copied, 0, 'nothing pushed since: nothing copied');
+  assert.deepEqual(b3.pruned?.snapshots, [b1.snapshot]);
+
+  const text = await wharfCli(['backup', dest, '--data-dir', source.dataDir]);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /^snapshot \S+: 2 repositories, 3 manifests, 3 tags, 7 blobs/m);
+
+  const usage = await wharfCli(['backup', '--data-dir', source.dataDir]);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /^usage: wharf backup DEST/);
+  const keep = await wharfCli(['backup', dest, '--keep', '0', '--data-dir', source.dataDir]);
+  assert.equal(keep.code, 2);
+  assert.match(keep.stderr, /--keep/);
+  const nowhere = await wharfCli(['backup', dest, '--data-dir', join(work, 'no-registry')]);
+  assert.equal(nowhere.code, 1);
+  assert.match(nowhere.stderr, /no registry at/);
+
+  const usedDir = await wharfCli(['restore', dest, '--data-dir', source.dataDir]);
+  assert.equal(usedDir.code, 1);
+  assert.match(usedDir.stderr, /not empty/);
+  const restoredDir = join(work, 'restored');
+  const pruned = await wharfCli(['restore', dest, '--snapshot', b1.snapshot, '--data-dir', restoredDir]);
+  assert.equal(pruned.code, 1, 'the first snapshot was pruned');
+  assert.match(pruned.stderr, /no snapshot/);
+  const restoreUsage = await wharfCli(['restore']);
+  assert.equal(restoreUsage.code, 2);
+  assert.match(restoreUsage.stderr, /^usage: wharf restore SRC/);
+
+  const r = json<RestoreJson>(await wharfCli(['restore', dest, '--snapshot', b2.snapshot, '--data-dir', restoredDir, '--json']));
+  assert.deepEqual([r.snapshot, r.tags, r.blobs, r.restored], [b2.snapshot, 3, 7, 7]);
+  const restored = await startWharf({ dataDir: restoredDir });
+  t.after(() => restored.stop());
+  for (const [key, image] of images) {
+    const [repo, tag] = key.split(':') as [string, string];
+    const got = await pullImage(restored.url, repo, tag);
+    assert.equal(got.digest, image.digest, `${key} restored with another digest`);
+    assert.deepEqual(got.blobs, image.blobs);
   }
 });

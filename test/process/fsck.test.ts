@@ -1,42 +1,15 @@
 // `wharf fsck` as a separate process against the data dir of a registry that keeps serving.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
-import { projectRoot, startWharf, wharfMain } from '../support/processes.js';
+import { wharfCli } from '../support/cli.js';
+import { startWharf } from '../support/processes.js';
+import { OCI_MANIFEST, pushBlob, sha256 as sha } from '../support/push.js';
 
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const sha = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
-
-/**
- * Runs `wharf fsck ARGS`. Through main.js once the command is registered there; until then through the command
- * module directly (the same function main.js would call).
- */
-async function fsck(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const registered = (await readFile(wharfMain, 'utf8')).includes('fsckCommand');
-  const moduleUrl = pathToFileURL(join(projectRoot, 'dist', 'src', 'cli', 'commands', 'fsck.js')).href;
-  const argv = registered
-    ? [wharfMain, 'fsck', ...args]
-    : ['--input-type=module', '-e', `const { fsckCommand } = await import(${JSON.stringify(moduleUrl)}); process.exitCode = await fsckCommand(process.argv.slice(1));`, '--', ...args];
-  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, UV_THREADPOOL_SIZE: '16' } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-  return { code, stdout, stderr };
-}
-
-async function pushBlob(url: string, repo: string, data: Buffer): Promise<string> {
-  const digest = sha(data);
-  const res = await fetch(`${url}/v2/${repo}/blobs/uploads/?digest=${digest}`, { method: 'POST', body: new Uint8Array(data), headers: { 'Content-Type': 'application/octet-stream' } });
-  await res.arrayBuffer();
-  assert.equal(res.status, 201, `push of ${digest}`);
-  return digest;
-}
+/** `wharf fsck ARGS` through the built CLI. */
+const fsck = (args: string[]) => wharfCli(['fsck', ...args], { env: { UV_THREADPOOL_SIZE: '16' } });
 
 async function pushImage(url: string, repo: string, tag: string, layers: Buffer[]): Promise<{ digest: string; config: string; layers: string[] }> {
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', nonce: randomBytes(8).toString('hex') }));
@@ -147,12 +120,6 @@ test('fsck usage errors exit 2', async () => {
 });
 
 test('the background scrub of a serving registry logs and counts a corrupted blob, and repairs nothing', async (t) => {
-  // Needs the lead's wiring: the fsck section in the config schema and Registry.startScrub() in startServer.
-  const schema = await readFile(join(projectRoot, 'dist', 'src', 'config', 'schema.js'), 'utf8');
-  if (!schema.includes('fsckConfigSchema')) {
-    t.skip('fsck.scrub is not wired into the config schema and startServer yet');
-    return;
-  }
   const wharf = await startWharf({ configYaml: 'fsck:\n  scrub:\n    enabled: true\n    rate: 10485760\n    interval: 100ms\n' });
   let stopped = false;
   t.after(async () => {

@@ -1,4 +1,6 @@
-// Plain-fetch pushes for load tests (GC stress, backup under traffic): small images, one layer shared by all.
+// Plain-fetch pushes and pulls for process and load tests (GC stress, backup under traffic): small images, one
+// layer shared by all.
+import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -56,4 +58,22 @@ export async function pushImage(
   await res.arrayBuffer();
   if (res.status !== 201) return null;
   return { digest: sha256(body), blobs };
+}
+
+/** Pulls repo:ref; returns the manifest digest and checks that it and every blob it names hash right. */
+export async function pullImage(url: string, repo: string, ref: string): Promise<{ digest: string; blobs: string[] }> {
+  const res = await fetch(`${url}/v2/${repo}/manifests/${ref}`, { headers: { Accept: OCI_MANIFEST } });
+  const body = Buffer.from(await res.arrayBuffer());
+  assert.equal(res.status, 200, `GET ${repo}:${ref} answered ${res.status}: ${body.toString().slice(0, 300)}`);
+  const digest = sha256(body);
+  assert.equal(res.headers.get('docker-content-digest'), digest);
+  const doc = JSON.parse(body.toString()) as { config: { digest: string }; layers: { digest: string }[] };
+  const blobs = [doc.config.digest, ...doc.layers.map((l) => l.digest)];
+  for (const b of blobs) {
+    const blob = await fetch(`${url}/v2/${repo}/blobs/${b}`);
+    const bytes = Buffer.from(await blob.arrayBuffer());
+    assert.equal(blob.status, 200, `blob ${b} of ${repo}:${ref} answered ${blob.status}`);
+    assert.equal(sha256(bytes), b, `blob ${b} of ${repo}:${ref} pulls corrupt`);
+  }
+  return { digest, blobs };
 }
