@@ -8,15 +8,15 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { Transform } from 'node:stream';
 import type { Config } from '../config/schema.js';
 import { SqliteMetadataStore } from '../metadata/sqlite.js';
-import { newHash, parseDigest } from '../oci/digest.js';
+import { parseDigest } from '../oci/digest.js';
+import { DigestHasher } from '../oci/digest-stream.js';
 import { createDriver } from '../registry/registry.js';
 import type { BlobDriver } from '../storage/driver.js';
 import { blobKey } from '../storage/paths.js';
 import { forEachLimit } from './pool.js';
-import { copyVerified, DigestMismatchError, fsyncDir, isMissing, pathExists, writeFileAtomic } from './files.js';
+import { checkDigest, copyVerified, DigestMismatchError, fsyncDir, isMissing, pathExists, writeFileAtomic } from './files.js';
 import {
   BackupError,
   backupBlobPath,
@@ -142,22 +142,12 @@ async function restoreBlob(driver: BlobDriver, source: string, blob: SnapshotBlo
   const handle = await open(path, 'r').catch((err: unknown) => {
     throw isMissing(err) ? new BackupError(`${blob.digest} is missing from the backup (${path})`) : err;
   });
-  const hash = newHash(parsed.algorithm);
-  let size = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      size += chunk.length;
-      onBytes(chunk.length);
-      done(null, chunk);
-    },
-  });
+  const hasher = new DigestHasher(parsed.algorithm);
   const id = `restore-${randomUUID()}`;
   await driver.createUpload(id);
   try {
-    await driver.appendUpload(id, 0, handle.createReadStream({ highWaterMark: 1 << 20 }).pipe(tap));
-    const actual = `${parsed.algorithm}:${hash.digest('hex')}`;
-    if (actual !== blob.digest || size !== blob.size) throw new DigestMismatchError(blob.digest, actual, blob.size, size);
+    await driver.appendUpload(id, 0, hasher.through(handle.createReadStream({ highWaterMark: 1 << 20 }), onBytes));
+    checkDigest(blob.digest, blob.size, hasher.result());
     await driver.commitUpload(id, blobKey(parsed));
   } catch (err) {
     await driver.abortUpload(id).catch(() => undefined);
