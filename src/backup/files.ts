@@ -23,6 +23,17 @@ export async function pathExists(path: string): Promise<boolean> {
   }
 }
 
+/** Size of a regular file; null when there is none at path. */
+export async function fileSize(path: string): Promise<number | null> {
+  try {
+    const s = await stat(path);
+    return s.isFile() ? s.size : null;
+  } catch (err) {
+    if (isMissing(err)) return null;
+    throw err;
+  }
+}
+
 export async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
   try {

@@ -29,6 +29,7 @@ import {
   type SnapshotBlob,
   type SnapshotManifest,
 } from './layout.js';
+import { listBlobsAndTags } from './snapshot-db.js';
 import { currentSchemaVersion } from './sqlite-snapshot.js';
 
 export const restoreMarker = '.wharf-restore.json';
@@ -196,24 +197,13 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreSummar
   }
   // Opening it applies the migrations this Wharf has and the snapshot's writer had not.
   const store = new SqliteMetadataStore({ path: tmpDb, synchronous: config.metadata.sqlite.synchronous });
-  const blobs: SnapshotBlob[] = [];
-  let tags = 0;
+  let contents;
   try {
-    for (let last = ''; ; ) {
-      const page = await store.listBlobs({ last, limit: 1000 });
-      for (const b of page) blobs.push({ digest: b.digest, size: b.size });
-      if (page.length < 1000) break;
-      last = page[page.length - 1]!.digest;
-    }
-    for (let last = ''; ; ) {
-      const page = await store.listRepositoryUsage({ last, limit: 500 });
-      for (const r of page) tags += r.tags;
-      if (page.length < 500) break;
-      last = page[page.length - 1]!.name;
-    }
+    contents = await listBlobsAndTags(store);
   } finally {
     await store.close();
   }
+  const { blobs, tags } = contents;
   const listed = new Map(manifest.blobs.map((b) => [b.digest, b.size]));
   const disagree = blobs.filter((b) => listed.get(b.digest) !== b.size).map((b) => b.digest);
   if (disagree.length > 0 || blobs.length !== listed.size) {
