@@ -197,13 +197,7 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreSummar
   }
   // Opening it applies the migrations this Wharf has and the snapshot's writer had not.
   const store = new SqliteMetadataStore({ path: tmpDb, synchronous: config.metadata.sqlite.synchronous });
-  let contents;
-  try {
-    contents = await listBlobsAndTags(store);
-  } finally {
-    await store.close();
-  }
-  const { blobs, tags } = contents;
+  const { blobs, tags } = await listBlobsAndTags(store).finally(() => store.close());
   const listed = new Map(manifest.blobs.map((b) => [b.digest, b.size]));
   const disagree = blobs.filter((b) => listed.get(b.digest) !== b.size).map((b) => b.digest);
   if (disagree.length > 0 || blobs.length !== listed.size) {
