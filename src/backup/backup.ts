@@ -9,18 +9,14 @@
 // after the snapshot) the snapshot could not be restored, so it is thrown away and a new one taken, which no
 // longer references the blob, up to maxAttempts (cheap: blobs already copied are not copied again). A blob missing
 // from storage that the live store still records is lost data: the backup fails naming it.
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { MetadataStore } from '../metadata/store.js';
-import { SqliteMetadataStore } from '../metadata/sqlite.js';
-import { parseDigest } from '../oci/digest.js';
-import { NotFoundError, type BlobDriver } from '../storage/driver.js';
-import { blobKey, digestFromBlobKey } from '../storage/paths.js';
-import { forEachLimit } from './pool.js';
-import { acquireLock, copyVerified, DigestMismatchError, fsyncDir, hashFile, isMissing, pathExists, writeFileAtomic } from './files.js';
+import type { BlobDriver } from '../storage/driver.js';
+import { copyBlobs, planCopies, type CopyCounts, type CopyProblem } from './copy-blobs.js';
+import { acquireLock, fsyncDir, hashFile, pathExists, writeFileAtomic } from './files.js';
 import {
   BackupError,
-  backupBlobPath,
   compareSnapshotNames,
   latestFile,
   listSnapshots,
@@ -28,14 +24,16 @@ import {
   manifestFile,
   metadataFile,
   partialPrefix,
-  readSnapshotManifest,
   snapshotFormat,
   snapshotName,
   snapshotsDir,
-  type SnapshotBlob,
   type SnapshotManifest,
 } from './layout.js';
+import { prune, type PruneSummary } from './prune.js';
+import { dropUnreferenced, readSnapshot } from './snapshot-db.js';
 import { sqliteSchemaVersion } from './sqlite-snapshot.js';
+
+export type { PruneSummary } from './prune.js';
 
 export interface BackupProgress {
   readonly phase: 'metadata' | 'blobs' | 'prune';
@@ -86,12 +84,6 @@ export interface BackupSummary {
   readonly durationMs: number;
 }
 
-export interface PruneSummary {
-  readonly snapshots: readonly string[];
-  readonly blobs: number;
-  readonly bytes: number;
-}
-
 let versionCache: string | null = null;
 
 /** The version in package.json (dist/src/backup/ -> project root). */
@@ -106,63 +98,6 @@ export async function wharfVersion(): Promise<string> {
   return versionCache;
 }
 
-interface SnapshotContents {
-  readonly blobs: SnapshotBlob[];
-  readonly repositories: number;
-  readonly manifests: number;
-  readonly tags: number;
-  readonly blobBytes: number;
-}
-
-/** Everything backup needs to know from a metadata snapshot, read through the store interface. */
-async function readSnapshot(path: string): Promise<SnapshotContents> {
-  const store = new SqliteMetadataStore({ path, synchronous: 'normal' });
-  try {
-    const blobs: SnapshotBlob[] = [];
-    for (let last = ''; ; ) {
-      const page = await store.listBlobs({ last, limit: 1000 });
-      for (const b of page) blobs.push({ digest: b.digest, size: b.size });
-      if (page.length < 1000) break;
-      last = page[page.length - 1]!.digest;
-    }
-    let tags = 0;
-    for (let last = ''; ; ) {
-      const page = await store.listRepositoryUsage({ last, limit: 500 });
-      for (const r of page) tags += r.tags;
-      if (page.length < 500) break;
-      last = page[page.length - 1]!.name;
-    }
-    const stats = await store.stats();
-    return { blobs, tags, repositories: stats.repositories, manifests: stats.manifests, blobBytes: stats.blobBytes };
-  } finally {
-    await store.close();
-    await selfContained(path);
-  }
-}
-
-/** Closing the last connection checkpoints and removes metadata.db-wal: the snapshot must be one file. */
-async function selfContained(path: string): Promise<void> {
-  if (((await fileSize(`${path}-wal`)) ?? 0) > 0) throw new BackupError(`the metadata snapshot left ${path}-wal behind: it is not self-contained`);
-  await rm(`${path}-wal`, { force: true });
-  await rm(`${path}-shm`, { force: true });
-}
-
-/** Removes from the snapshot the records of blobs no manifest in it references; returns the others. */
-async function dropUnreferenced(path: string, digests: readonly string[]): Promise<string[]> {
-  const store = new SqliteMetadataStore({ path, synchronous: 'normal' });
-  const needed: string[] = [];
-  try {
-    for (const digest of digests) {
-      if ((await store.manifestsReferencing(digest)).length > 0) needed.push(digest);
-      else await store.removeBlobRecord(digest);
-    }
-  } finally {
-    await store.close();
-    await selfContained(path);
-  }
-  return needed;
-}
-
 /** A name that sorts after every snapshot in DEST, even when the clock went back (prune keeps the last names). */
 async function uniqueSnapshotName(dest: string, at: Date): Promise<string> {
   const existing = await listSnapshots(dest);
@@ -175,27 +110,6 @@ async function uniqueSnapshotName(dest: string, at: Date): Promise<string> {
     if (last && compareSnapshotNames(name, last) <= 0) continue;
     if (!(await pathExists(join(dest, snapshotsDir, `${partialPrefix}${name}`)))) return name;
   }
-}
-
-async function fileSize(path: string): Promise<number | null> {
-  try {
-    const s = await stat(path);
-    return s.isFile() ? s.size : null;
-  } catch (err) {
-    if (isMissing(err)) return null;
-    throw err;
-  }
-}
-
-type CopyProblem =
-  | { readonly kind: 'collected'; readonly digest: string }
-  | { readonly kind: 'lost' | 'corrupt'; readonly digest: string; readonly message: string };
-
-async function describeUsers(metadata: MetadataStore, digest: string): Promise<string> {
-  const users = await metadata.manifestsReferencing(digest).catch(() => []);
-  if (users.length === 0) return '';
-  const shown = users.slice(0, 5).map((u) => `${u.repository}@${u.digest}`);
-  return `; used by ${shown.join(', ')}${users.length > 5 ? ` and ${users.length - 5} more` : ''}`;
 }
 
 export async function runBackup(options: BackupOptions): Promise<BackupSummary> {
@@ -241,7 +155,8 @@ export async function runBackup(options: BackupOptions): Promise<BackupSummary> 
         let pruned: PruneSummary | null = null;
         if (options.keep !== undefined) {
           // The snapshot is complete and published: a failure to prune is reported, it does not undo the backup.
-          pruned = await prune(dest, options.keep, options).catch((err: unknown) => {
+          options.onProgress?.({ phase: 'prune', blobsDone: 0, blobsTotal: 0, bytesDone: 0, bytesTotal: 0 });
+          pruned = await prune(dest, options.keep, options.onNotice).catch((err: unknown) => {
             options.onNotice?.(`pruning old snapshots failed: ${(err as Error).message}`);
             return null;
           });
@@ -270,14 +185,6 @@ export async function runBackup(options: BackupOptions): Promise<BackupSummary> 
   }
 }
 
-interface CopyCounts {
-  copied: number;
-  copiedBytes: number;
-  skipped: number;
-  skippedBytes: number;
-  replaced: number;
-}
-
 type AttemptResult =
   | { readonly kind: 'collected'; readonly digests: string[] }
   | { readonly kind: 'done'; readonly manifest: SnapshotManifest; readonly copy: CopyCounts };
@@ -290,7 +197,6 @@ async function attemptBackup(
   /** Blobs copied by earlier attempts of this run (digest -> size): reported as copied, not as already there. */
   copiedThisRun: Map<string, number>,
 ): Promise<AttemptResult> {
-  const { dest, metadata, driver } = options;
   await mkdir(partial, { recursive: true });
   const createdAt = new Date();
   const dbPath = join(partial, metadataFile);
@@ -300,85 +206,8 @@ async function attemptBackup(
   await rename(tmpDb, dbPath);
   const contents = await readSnapshot(dbPath);
 
-  // Which blobs DEST lacks. Size is the cheap check (a file only gets its name once verified); --verify re-hashes.
-  const counts: CopyCounts = { copied: 0, copiedBytes: 0, skipped: 0, skippedBytes: 0, replaced: 0 };
-  const toCopy: SnapshotBlob[] = [];
-  for (const blob of contents.blobs) {
-    const path = backupBlobPath(dest, blob.digest);
-    const size = await fileSize(path);
-    let present = size === blob.size;
-    if (present && options.verifyExisting && !copiedThisRun.has(blob.digest)) {
-      const parsed = parseDigest(blob.digest)!;
-      const actual = await hashFile(path, parsed.algorithm);
-      if (actual?.digest !== blob.digest) {
-        present = false;
-        counts.replaced++;
-        options.onNotice?.(`${blob.digest} in the backup directory does not match its digest; copying it again`);
-      }
-    }
-    if (present && copiedThisRun.has(blob.digest)) {
-      counts.copied++;
-      counts.copiedBytes += blob.size;
-    } else if (present) {
-      counts.skipped++;
-      counts.skippedBytes += blob.size;
-    } else {
-      toCopy.push(blob);
-    }
-  }
-
-  const bytesTotal = toCopy.reduce((n, b) => n + b.size, 0);
-  let blobsDone = 0;
-  let bytesDone = 0;
-  const report = () => options.onProgress?.({ phase: 'blobs', blobsDone, blobsTotal: toCopy.length, bytesDone, bytesTotal });
-  report();
-  const problems: CopyProblem[] = [];
-  const touchedDirs = new Set<string>();
-  await forEachLimit(toCopy, options.concurrency ?? 4, async (blob) => {
-    const parsed = parseDigest(blob.digest)!;
-    const path = backupBlobPath(dest, blob.digest);
-    let source;
-    try {
-      source = await driver.read(blobKey(parsed));
-    } catch (err) {
-      if (!(err instanceof NotFoundError)) throw err;
-      blobsDone++;
-      if (!(await metadata.getBlob(blob.digest))) {
-        problems.push({ kind: 'collected', digest: blob.digest });
-      } else {
-        const users = await describeUsers(metadata, blob.digest);
-        problems.push({
-          kind: 'lost',
-          digest: blob.digest,
-          message: `${blob.digest} (${blob.size} bytes) is recorded but its bytes are missing from storage${users}`,
-        });
-      }
-      return;
-    }
-    let counted = 0;
-    try {
-      await copyVerified(source, path, blob.digest, blob.size, (n) => {
-        counted += n;
-        bytesDone += n;
-        report();
-      });
-      touchedDirs.add(join(path, '..'));
-      counts.copied++;
-      counts.copiedBytes += blob.size;
-      copiedThisRun.set(blob.digest, blob.size);
-    } catch (err) {
-      bytesDone -= counted;
-      if (!(err instanceof DigestMismatchError)) throw err;
-      const users = await describeUsers(metadata, blob.digest);
-      problems.push({
-        kind: 'corrupt',
-        digest: blob.digest,
-        message: `${blob.digest} in storage is corrupt: ${err.actualSize} bytes hashing to ${err.actual} (expected ${err.expectedSize} bytes)${users}`,
-      });
-    }
-    blobsDone++;
-    report();
-  });
+  const { counts, toCopy } = await planCopies(options, contents.blobs, copiedThisRun);
+  const { problems, touchedDirs } = await copyBlobs(options, toCopy, counts, copiedThisRun);
 
   const fatal = problems.filter((p) => p.kind !== 'collected') as Extract<CopyProblem, { message: string }>[];
   if (fatal.length > 0) {
@@ -421,55 +250,4 @@ async function attemptBackup(
   await writeFileAtomic(join(partial, manifestFile), `${JSON.stringify(manifest, null, 1)}\n`);
   await fsyncDir(partial);
   return { kind: 'done', manifest, copy: counts };
-}
-
-/** Keeps the newest `keep` snapshots; deletes the others and every blob in DEST that no kept snapshot lists. */
-async function prune(dest: string, keep: number, options: BackupOptions): Promise<PruneSummary> {
-  options.onProgress?.({ phase: 'prune', blobsDone: 0, blobsTotal: 0, bytesDone: 0, bytesTotal: 0 });
-  const all = await listSnapshots(dest);
-  const removed = all.slice(0, Math.max(0, all.length - keep));
-  const kept = all.slice(removed.length);
-  for (const name of removed) await rm(join(dest, snapshotsDir, name), { recursive: true, force: true });
-  if (removed.length) await fsyncDir(join(dest, snapshotsDir));
-
-  const needed = new Set<string>();
-  for (const name of kept) {
-    try {
-      for (const b of (await readSnapshotManifest(join(dest, snapshotsDir, name))).blobs) needed.add(b.digest);
-    } catch (err) {
-      // Deleting blobs without knowing what this snapshot needs could break it: leave every blob.
-      options.onNotice?.(`not deleting any blob: ${(err as Error).message}`);
-      return { snapshots: removed, blobs: 0, bytes: 0 };
-    }
-  }
-  let blobs = 0;
-  let bytes = 0;
-  const root = join(dest, 'blobs');
-  const walk = async (dir: string): Promise<void> => {
-    let entries;
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if (isMissing(err)) return;
-      throw err;
-    }
-    for (const e of entries) {
-      const path = join(dir, e.name);
-      if (e.isDirectory()) {
-        await walk(path);
-        continue;
-      }
-      const digest = digestFromBlobKey(relative(dest, path).split(sep).join('/'));
-      if (digest !== null && needed.has(digest)) continue;
-      // Unneeded blobs, and temp files of copies that were killed (we hold the lock: nobody is writing).
-      const size = (await fileSize(path)) ?? 0;
-      await rm(path, { force: true });
-      if (digest !== null) {
-        blobs++;
-        bytes += size;
-      }
-    }
-  };
-  await walk(root);
-  return { snapshots: removed, blobs, bytes };
 }

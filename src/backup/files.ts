@@ -3,9 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { mkdir, open, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { newHash, parseDigest } from '../oci/digest.js';
+import { parseDigest, type DigestAlgorithm } from '../oci/digest.js';
+import { DigestHasher, hashStream, type StreamDigest } from '../oci/digest-stream.js';
 import { BackupError } from './layout.js';
 
 export function isMissing(err: unknown): boolean {
@@ -18,6 +19,17 @@ export async function pathExists(path: string): Promise<boolean> {
     return true;
   } catch (err) {
     if (isMissing(err)) return false;
+    throw err;
+  }
+}
+
+/** Size of a regular file; null when there is none at path. */
+export async function fileSize(path: string): Promise<number | null> {
+  try {
+    const s = await stat(path);
+    return s.isFile() ? s.size : null;
+  } catch (err) {
+    if (isMissing(err)) return null;
     throw err;
   }
 }
@@ -66,6 +78,11 @@ export class DigestMismatchError extends BackupError {
   }
 }
 
+/** Throws a DigestMismatchError unless the content read is `size` bytes hashing to `digest`. */
+export function checkDigest(digest: string, size: number, actual: StreamDigest): void {
+  if (actual.digest !== digest || actual.size !== size) throw new DigestMismatchError(digest, actual.digest, size, actual.size);
+}
+
 /**
  * Streams source into path (through a temp file, fsynced, then renamed) while hashing it; when the bytes do not
  * hash to `digest` or are not `size` long, nothing is left at path and a DigestMismatchError is thrown.
@@ -76,21 +93,11 @@ export async function copyVerified(source: Readable, path: string, digest: strin
   if (!parsed) throw new BackupError(`not a digest: ${digest}`);
   await mkdir(dirname(path), { recursive: true });
   const tmp = tempName(path);
-  const hash = newHash(parsed.algorithm);
-  let copied = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      copied += chunk.length;
-      onBytes?.(chunk.length);
-      done(null, chunk);
-    },
-  });
+  const hasher = new DigestHasher(parsed.algorithm);
   try {
     const handle = await open(tmp, 'w');
-    await pipeline(source, tap, handle.createWriteStream({ highWaterMark: 1 << 20 })); // closes the handle
-    const actual = `${parsed.algorithm}:${hash.digest('hex')}`;
-    if (actual !== digest || copied !== size) throw new DigestMismatchError(digest, actual, size, copied);
+    await pipeline(source, hasher.tap(onBytes), handle.createWriteStream({ highWaterMark: 1 << 20 })); // closes the handle
+    checkDigest(digest, size, hasher.result());
     await fsyncFile(tmp);
     await rename(tmp, path);
   } catch (err) {
@@ -110,7 +117,7 @@ export async function fsyncFile(path: string): Promise<void> {
 }
 
 /** Hashes a file; null when it does not exist. */
-export async function hashFile(path: string, algorithm: 'sha256' | 'sha512' = 'sha256'): Promise<{ digest: string; size: number } | null> {
+export async function hashFile(path: string, algorithm: DigestAlgorithm = 'sha256'): Promise<StreamDigest | null> {
   let handle;
   try {
     handle = await open(path, 'r');
@@ -118,17 +125,11 @@ export async function hashFile(path: string, algorithm: 'sha256' | 'sha512' = 's
     if (isMissing(err)) return null;
     throw err;
   }
-  const hash = newHash(algorithm);
-  let size = 0;
   try {
-    for await (const chunk of handle.createReadStream({ highWaterMark: 1 << 20, autoClose: false })) {
-      hash.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
-    }
+    return await hashStream(handle.createReadStream({ highWaterMark: 1 << 20, autoClose: false }), algorithm);
   } finally {
     await handle.close();
   }
-  return { digest: `${algorithm}:${hash.digest('hex')}`, size };
 }
 
 export interface DirLock {

@@ -8,15 +8,15 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { Transform } from 'node:stream';
 import type { Config } from '../config/schema.js';
 import { SqliteMetadataStore } from '../metadata/sqlite.js';
-import { newHash, parseDigest } from '../oci/digest.js';
+import { parseDigest } from '../oci/digest.js';
+import { DigestHasher } from '../oci/digest-stream.js';
 import { createDriver } from '../registry/registry.js';
 import type { BlobDriver } from '../storage/driver.js';
 import { blobKey } from '../storage/paths.js';
 import { forEachLimit } from './pool.js';
-import { copyVerified, DigestMismatchError, fsyncDir, isMissing, pathExists, writeFileAtomic } from './files.js';
+import { checkDigest, copyVerified, DigestMismatchError, fsyncDir, isMissing, pathExists, writeFileAtomic } from './files.js';
 import {
   BackupError,
   backupBlobPath,
@@ -29,6 +29,7 @@ import {
   type SnapshotBlob,
   type SnapshotManifest,
 } from './layout.js';
+import { listBlobsAndTags } from './snapshot-db.js';
 import { currentSchemaVersion } from './sqlite-snapshot.js';
 
 export const restoreMarker = '.wharf-restore.json';
@@ -142,22 +143,12 @@ async function restoreBlob(driver: BlobDriver, source: string, blob: SnapshotBlo
   const handle = await open(path, 'r').catch((err: unknown) => {
     throw isMissing(err) ? new BackupError(`${blob.digest} is missing from the backup (${path})`) : err;
   });
-  const hash = newHash(parsed.algorithm);
-  let size = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      size += chunk.length;
-      onBytes(chunk.length);
-      done(null, chunk);
-    },
-  });
+  const hasher = new DigestHasher(parsed.algorithm);
   const id = `restore-${randomUUID()}`;
   await driver.createUpload(id);
   try {
-    await driver.appendUpload(id, 0, handle.createReadStream({ highWaterMark: 1 << 20 }).pipe(tap));
-    const actual = `${parsed.algorithm}:${hash.digest('hex')}`;
-    if (actual !== blob.digest || size !== blob.size) throw new DigestMismatchError(blob.digest, actual, blob.size, size);
+    await driver.appendUpload(id, 0, hasher.through(handle.createReadStream({ highWaterMark: 1 << 20 }), onBytes));
+    checkDigest(blob.digest, blob.size, hasher.result());
     await driver.commitUpload(id, blobKey(parsed));
   } catch (err) {
     await driver.abortUpload(id).catch(() => undefined);
@@ -206,24 +197,7 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreSummar
   }
   // Opening it applies the migrations this Wharf has and the snapshot's writer had not.
   const store = new SqliteMetadataStore({ path: tmpDb, synchronous: config.metadata.sqlite.synchronous });
-  const blobs: SnapshotBlob[] = [];
-  let tags = 0;
-  try {
-    for (let last = ''; ; ) {
-      const page = await store.listBlobs({ last, limit: 1000 });
-      for (const b of page) blobs.push({ digest: b.digest, size: b.size });
-      if (page.length < 1000) break;
-      last = page[page.length - 1]!.digest;
-    }
-    for (let last = ''; ; ) {
-      const page = await store.listRepositoryUsage({ last, limit: 500 });
-      for (const r of page) tags += r.tags;
-      if (page.length < 500) break;
-      last = page[page.length - 1]!.name;
-    }
-  } finally {
-    await store.close();
-  }
+  const { blobs, tags } = await listBlobsAndTags(store).finally(() => store.close());
   const listed = new Map(manifest.blobs.map((b) => [b.digest, b.size]));
   const disagree = blobs.filter((b) => listed.get(b.digest) !== b.size).map((b) => b.digest);
   if (disagree.length > 0 || blobs.length !== listed.size) {

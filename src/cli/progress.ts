@@ -1,6 +1,6 @@
 // A progress line for long CLI jobs (backup, restore, import). On a terminal it redraws one line on stderr, at most
 // ~10 times a second; otherwise (a log file, CI, cron) it writes a plain line every few seconds, so logs stay short.
-// No dependency.
+// Also the byte, duration and bar formats of every CLI report (gc, fsck), so that they all read alike. No dependency.
 
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -19,6 +19,13 @@ export function formatDuration(ms: number): string {
   const m = Math.floor(s / 60);
   if (m < 60) return `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+/** '[#####-----]  50%': the bar every long CLI job draws; fraction is clamped to 0..1. */
+export function progressBar(fraction: number, width = 24): string {
+  const f = Math.min(1, Math.max(0, fraction));
+  const full = Math.round(f * width);
+  return `[${'#'.repeat(full)}${'-'.repeat(width - full)}] ${String(Math.floor(f * 100)).padStart(3)}%`;
 }
 
 /** The writable end of a terminal or a file; process.stderr in the CLI, a fake in tests. */
@@ -51,8 +58,6 @@ export interface ProgressState {
   /** A short free-text note shown at the end of the line (the current repository, say). */
   readonly detail?: string;
 }
-
-const barWidth = 24;
 
 export class Progress {
   private readonly stream: ProgressStream;
@@ -111,11 +116,7 @@ export class Progress {
     const parts = [this.options.label];
     const fraction =
       s.totalBytes !== undefined && s.totalBytes > 0 ? s.bytes / s.totalBytes : s.total !== undefined && s.total > 0 ? s.done / s.total : null;
-    if (fraction !== null) {
-      const f = Math.min(1, Math.max(0, fraction));
-      const full = Math.round(f * barWidth);
-      parts.push(`[${'#'.repeat(full)}${'-'.repeat(barWidth - full)}] ${String(Math.floor(f * 100)).padStart(3)}%`);
-    }
+    if (fraction !== null) parts.push(progressBar(fraction));
     const unit = this.options.unit ?? 'items';
     parts.push(s.total !== undefined ? `${s.done}/${s.total} ${unit}` : `${s.done} ${unit}`);
     if (s.bytes > 0 || s.totalBytes) {

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { BlobRecord } from '../metadata/store.js';
-import { newHash, parseDigest, type DigestAlgorithm, type ParsedDigest } from '../oci/digest.js';
+import { parseDigest, type DigestAlgorithm, type ParsedDigest } from '../oci/digest.js';
+import { DigestHasher, hashStream, type StreamDigest } from '../oci/digest-stream.js';
 import { parseManifest } from '../oci/manifest.js';
 import { NotFoundError } from '../storage/driver.js';
 import { blobKey, digestFromBlobKey } from '../storage/paths.js';
@@ -40,7 +41,7 @@ export function blobReferences(body: Buffer, mediaType: string): Map<string, num
   return new Map(parsed.blobs.map((digest) => [digest, sizes.get(digest) ?? null]));
 }
 
-type Hashed = { readonly hex: string; readonly size: number; readonly error?: undefined } | { readonly error: Error };
+type Hashed = (StreamDigest & { readonly error?: undefined }) | { readonly error: Error };
 
 /** A manifest found referencing a blob its repository cannot serve, gathered during the references walk. */
 interface Unservable {
@@ -97,9 +98,9 @@ export class BlobChecker {
         async () => ({ action: 'skipped', detail: 'unreadable, so not quarantined: check the storage, then run fsck again' }),
       );
     }
-    if (hashed.hex === parsed.hex && hashed.size === record.size) return null;
+    if (hashed.digest === record.digest && hashed.size === record.size) return null;
     if (!(await metadata.getBlob(record.digest))) return null; // collected while we read it
-    const intact = hashed.hex === parsed.hex;
+    const intact = hashed.digest === record.digest;
     const sizeWrong = hashed.size !== record.size;
     const detail = !sizeWrong
       ? 'its bytes do not match the digest'
@@ -114,7 +115,7 @@ export class BlobChecker {
         recorded: true,
         key,
         ...(sizeWrong ? { storedSize: hashed.size } : {}),
-        ...(intact ? {} : { actualDigest: `${parsed.algorithm}:${hashed.hex}` }),
+        ...(intact ? {} : { actualDigest: hashed.digest }),
         manifests: await this.referencing(record.digest),
         detail,
       },
@@ -145,12 +146,12 @@ export class BlobChecker {
       );
     }
     const record = await metadata.getBlob(digest);
-    const intact = hashed.hex === parsed.hex;
+    const intact = hashed.digest === digest;
     if (record) {
       // A push committed while we read: its record now points at these bytes, which the blob phase did not see.
       if (intact && record.size === hashed.size) return null;
       return this.report(
-        { kind: 'corrupt', digest, size: record.size, recorded: true, key, actualDigest: `${parsed.algorithm}:${hashed.hex}`, manifests: await this.referencing(digest), detail: 'its bytes do not match the digest' },
+        { kind: 'corrupt', digest, size: record.size, recorded: true, key, actualDigest: hashed.digest, manifests: await this.referencing(digest), detail: 'its bytes do not match the digest' },
         () => this.repairBytes(parsed, record.size),
       );
     }
@@ -167,7 +168,7 @@ export class BlobChecker {
         size: hashed.size,
         recorded: false,
         key,
-        actualDigest: `${parsed.algorithm}:${hashed.hex}`,
+        actualDigest: hashed.digest,
         manifests: [],
         detail: 'stored without a record, and its bytes do not match the digest (a push of this digest would adopt them)',
       },
@@ -255,22 +256,16 @@ export class BlobChecker {
   /** Reads and hashes stored bytes at the throttle's pace; null when they are not there, the error when unreadable. */
   private async hash(key: string, algorithm: DigestAlgorithm): Promise<Hashed | null> {
     const { signal } = this.options;
-    const hash = newHash(algorithm);
-    let size = 0;
     try {
-      const stream = await this.deps.driver.read(key);
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        hash.update(chunk);
-        size += chunk.length;
+      return await hashStream(await this.deps.driver.read(key), algorithm, (chunk) => {
         this.options.onBytes?.(chunk.length);
-        await this.options.throttle.take(chunk.length, signal);
-      }
+        return this.options.throttle.take(chunk.length, signal);
+      });
     } catch (err) {
       if (signal?.aborted) throw err;
       if (err instanceof NotFoundError) return null;
       return { error: err as Error };
     }
-    return { hex: hash.digest('hex'), size };
   }
 
   private async underLease(digest: string, size: number, action: () => Promise<RepairOutcome>): Promise<RepairOutcome> {
@@ -326,20 +321,14 @@ export class BlobChecker {
           if (err instanceof NotFoundError) return { action: 'skipped', detail: 'its bytes went away meanwhile: run fsck again' };
           throw err;
         }
-        const hash = newHash(digest.algorithm);
-        let size = 0;
-        const tapped = Readable.from(
-          (async function* () {
-            for await (const chunk of source as AsyncIterable<Buffer>) {
-              hash.update(chunk);
-              size += chunk.length;
-              yield chunk;
-            }
-          })(),
-        );
-        await driver.appendUpload(uploadId, 0, tapped);
-        const intact = hash.digest('hex') === digest.hex;
-        if (intact && (!record || record.size === size)) return { action: 'skipped', detail: 'its bytes verify now: nothing done' };
+        const hasher = new DigestHasher(digest.algorithm);
+        try {
+          await driver.appendUpload(uploadId, 0, hasher.through(source));
+        } finally {
+          source.destroy(); // read to its end, or left half-read by a failed copy
+        }
+        const intact = hasher.digest() === canonical;
+        if (intact && (!record || record.size === hasher.size)) return { action: 'skipped', detail: 'its bytes verify now: nothing done' };
         if (intact) {
           // The bytes are right and the record is wrong: forget the record, keep the bytes for a push to adopt.
           return this.removeRecord(canonical, `record removed (its size was wrong); the intact bytes stay, and a push of the blob re-records them`);

@@ -1,16 +1,7 @@
 // How fsck reports, for people (text) and programs (JSON lines).
+import { formatBytes, progressBar } from '../cli/progress.js';
 import type { FsckReport } from './fsck.js';
 import { problemKinds, type FsckProblem, type FsckProgress } from './types.js';
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
-}
 
 const pad = ' '.repeat(15);
 
@@ -72,10 +63,8 @@ export function progressLine(p: FsckProgress, barWidth = 24): string {
   const seconds = Math.max(p.elapsedMs / 1000, 0.001);
   const rate = `${formatBytes(p.bytes / seconds)}/s`;
   if (p.phase === 'blobs') {
-    const fraction = p.bytesTotal > 0 ? Math.min(p.bytesDone / p.bytesTotal, 1) : p.blobsTotal > 0 ? Math.min(p.blobs / p.blobsTotal, 1) : 1;
-    const filled = Math.round(fraction * barWidth);
-    const bar = `[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}]`;
-    return `fsck ${bar} ${String(Math.floor(fraction * 100)).padStart(3)}%  ${p.blobs}/${p.blobsTotal} blobs  ${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}  ${rate}`;
+    const fraction = p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : p.blobsTotal > 0 ? p.blobs / p.blobsTotal : 1;
+    return `fsck ${progressBar(fraction, barWidth)}  ${p.blobs}/${p.blobsTotal} blobs  ${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}  ${rate}`;
   }
   if (p.phase === 'storage') return `fsck: looking for orphans: ${p.files} files listed  ${formatBytes(p.bytes)} read  ${rate}`;
   return `fsck: checking references: ${p.manifests} manifests`;

@@ -13,12 +13,11 @@ import { join } from 'node:path';
 import { acquireLock } from '../backup/files.js';
 import { forEachLimit } from '../backup/pool.js';
 import type { MetadataStore } from '../metadata/store.js';
-import { digestOf, parseDigest } from '../oci/digest.js';
+import { parseDigest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
-import { parseManifest, type ParsedManifest } from '../oci/manifest.js';
-import { isValidName, isValidTag } from '../oci/names.js';
-import type { Registry } from '../registry/registry.js';
-import type { DistributionRepository, DistributionStorage } from './distribution.js';
+import { isValidName } from '../oci/names.js';
+import type { DistributionRepository } from './distribution.js';
+import { childrenFirst, describeError, readRevisions } from './manifests.js';
 import {
   emptyCounters,
   InflightJournal,
@@ -31,70 +30,10 @@ import {
   type ImportCounters,
   type ImportState,
 } from './state.js';
+import { importTags } from './tags.js';
+import type { ImportOptions, ImportSummary, RepositoryReport } from './types.js';
 
-export interface ImportProgress {
-  readonly repositoriesDone: number;
-  readonly repositoriesTotal: number;
-  readonly blobsDone: number;
-  readonly blobsTotal: number;
-  readonly bytesDone: number;
-  readonly bytesTotal: number;
-  readonly repository: string | null;
-}
-
-export interface ImportOptions {
-  readonly storage: DistributionStorage;
-  /** The registry to import into. In a dry run it may be null (no registry in the data dir yet): all is new. */
-  readonly registry: Registry | null;
-  readonly dryRun: boolean;
-  /** The data dir, where the state file is kept; null keeps no state. Ignored in a dry run. */
-  readonly stateDir: string | null;
-  /** Re-examine repositories the state file says were imported completely and have not changed. */
-  readonly full?: boolean;
-  /** Move tags that were pushed to Wharf directly (and differ from the source) to the source's manifest too. */
-  readonly overwriteTags?: boolean;
-  /** Blobs imported at once within a repository; default 4. */
-  readonly concurrency?: number;
-  /** Testing hook: after this many imported blobs, save the state and stop making progress (wait to be killed). */
-  readonly pauseAfterBlobs?: number;
-  readonly onProgress?: (progress: ImportProgress) => void;
-  readonly onNotice?: (message: string) => void;
-}
-
-export type RepositoryStatus = 'imported' | 'unchanged' | 'incomplete' | 'invalid-name';
-
-export interface RepositoryReport {
-  readonly name: string;
-  status: RepositoryStatus;
-  readonly blobs: { imported: number; bytes: number; linked: number; present: number; danglingLinks: number };
-  readonly manifests: { imported: number; present: number; schema1: number };
-  readonly tags: { set: number; present: number; moved: number; schema1: number };
-  /** Tags that Wharf has pointing elsewhere, pushed to Wharf directly: left alone (unless overwriteTags). */
-  readonly conflicts: string[];
-  readonly problems: string[];
-}
-
-export interface ImportSummary {
-  readonly source: string;
-  readonly dryRun: boolean;
-  readonly repositories: RepositoryReport[];
-  readonly counts: ImportCounters & {
-    repositories: number;
-    repositoriesUnchanged: number;
-    repositoriesIncomplete: number;
-    schema1Manifests: number;
-    schema1Tags: number;
-    danglingLinks: number;
-    tagsMoved: number;
-    tagsConflicting: number;
-  };
-  /** "repository:tag …" for tags left as Wharf has them (see RepositoryReport.conflicts). */
-  readonly conflicts: string[];
-  /** "repository: what went wrong", for everything that could not be imported (schema 1 content excluded). */
-  readonly problems: string[];
-  readonly statePath: string | null;
-  readonly durationMs: number;
-}
+export type { ImportOptions, ImportProgress, ImportSummary, RepositoryReport, RepositoryStatus } from './types.js';
 
 function newReport(name: string): RepositoryReport {
   return {
@@ -108,32 +47,10 @@ function newReport(name: string): RepositoryReport {
   };
 }
 
-function describeError(err: RegistryError): string {
-  return `${err.code}: ${err.message}${err.detail === undefined ? '' : ` ${JSON.stringify(err.detail)}`}`;
-}
-
 const forever = (): Promise<never> =>
   new Promise<never>(() => {
     setInterval(() => undefined, 1 << 30);
   });
-
-/** Docker image manifest schema 1 (signed or not), which only Distribution 2 still serves. */
-function isSchema1(body: Buffer): boolean {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(body.toString('utf8'));
-  } catch {
-    return false; // parseManifest reports it
-  }
-  if (typeof doc !== 'object' || doc === null) return false;
-  const { schemaVersion, mediaType } = doc as { schemaVersion?: unknown; mediaType?: unknown };
-  return schemaVersion === 1 || (typeof mediaType === 'string' && mediaType.startsWith('application/vnd.docker.distribution.manifest.v1'));
-}
-
-interface Revision {
-  readonly body: Buffer;
-  readonly parsed: ParsedManifest;
-}
 
 class Importer {
   private readonly metadata: MetadataStore | null;
@@ -347,34 +264,7 @@ class Importer {
     for (const bad of repo.badLinks) report.problems.push(`unusable link file ${bad}`);
 
     // Manifests: read and validated up front, so that the blobs they use are known.
-    const revisions = new Map<string, Revision>();
-    const schema1 = new Set<string>();
-    const failed = new Set<string>();
-    for (const digest of repo.revisions) {
-      const body = await storage.readBlob(digest);
-      if (body === null) {
-        report.problems.push(`manifest ${digest}: its bytes are missing from the source's blobs/`);
-        failed.add(digest);
-        continue;
-      }
-      if (digestOf(body, parseDigest(digest)!.algorithm) !== digest) {
-        report.problems.push(`manifest ${digest}: its bytes in the source do not match the digest (corrupt)`);
-        failed.add(digest);
-        continue;
-      }
-      if (isSchema1(body)) {
-        schema1.add(digest);
-        report.manifests.schema1++;
-        continue;
-      }
-      try {
-        revisions.set(digest, { body, parsed: parseManifest(body, undefined) });
-      } catch (err) {
-        if (!(err instanceof RegistryError)) throw err;
-        report.problems.push(`manifest ${digest}: cannot be imported: ${describeError(err)}`);
-        failed.add(digest);
-      }
-    }
+    const { revisions, schema1, failed } = await readRevisions(storage, repo, report);
 
     // Blobs: those linked to the repository, and any its manifests use (a Distribution whose links were lost).
     const referenced = new Set([...revisions.values()].flatMap((r) => r.parsed.blobs));
@@ -423,16 +313,7 @@ class Importer {
     if (this.paused) await forever();
 
     // Manifests, children before the indexes that list them.
-    const order: string[] = [];
-    const seen = new Set<string>();
-    const visit = (digest: string) => {
-      if (seen.has(digest)) return;
-      seen.add(digest);
-      for (const child of revisions.get(digest)?.parsed.manifests ?? []) if (revisions.has(child)) visit(child);
-      order.push(digest);
-    };
-    for (const digest of revisions.keys()) visit(digest);
-    for (const digest of order) {
+    for (const digest of childrenFirst(revisions)) {
       const { body, parsed } = revisions.get(digest)!;
       if (this.metadata && (await this.metadata.getManifest(name, { digest }))) {
         report.manifests.present++;
@@ -460,46 +341,14 @@ class Importer {
       this.count('manifestsImported');
     }
 
-    const wharfTags = new Map((this.metadata ? await this.metadata.listTagDetails(name) : []).map((t) => [t.name, t]));
-    const importedAt = this.state?.tagsAt[name];
-    for (const [tag, digest] of repo.tags) {
-      if (schema1.has(digest)) {
-        report.tags.schema1++;
-        continue;
-      }
-      if (!isValidTag(tag)) {
-        report.problems.push(`tag ${JSON.stringify(tag)}: not a valid tag name`);
-        continue;
-      }
-      const revision = revisions.get(digest);
-      if (!revision || failed.has(digest)) {
-        report.problems.push(
-          repo.revisions.includes(digest)
-            ? `tag ${tag}: not set, its manifest ${digest} could not be imported`
-            : `tag ${tag}: points at ${digest}, which is not a manifest of the repository (Distribution cannot serve it either)`,
-        );
-        continue;
-      }
-      const current = wharfTags.get(tag);
-      if (current?.digest === digest) {
-        report.tags.present++;
-        this.count('tagsPresent');
-        continue;
-      }
-      if (current) {
-        // Moved by the import's last run (the source moved it since): follow the source. Pushed to Wharf
-        // directly (clients switched over already): that is the newer truth, keep it.
-        const setByImport = importedAt !== undefined && current.updatedAt <= importedAt;
-        if (!setByImport && !this.options.overwriteTags) {
-          report.conflicts.push(`${tag} (Wharf: ${current.digest}, source: ${digest})`);
-          continue;
-        }
-        report.tags.moved++;
-      }
-      if (!dryRun) await registry!.manifests.push(name, { digest }, revision.body, undefined, [tag]);
-      report.tags.set++;
-      this.count('tagsSet');
-    }
+    await importTags(repo, { revisions, schema1, failed }, report, {
+      registry,
+      metadata: this.metadata,
+      dryRun,
+      overwriteTags: this.options.overwriteTags ?? false,
+      importedAt: this.state?.tagsAt[name],
+      count: (key) => this.count(key),
+    });
     if (this.state && !dryRun) this.state.tagsAt[name] = Date.now();
     if (report.problems.length > 0) report.status = 'incomplete';
     return report;

@@ -3,19 +3,10 @@ import { dataOptions, loadCommandConfig } from '../config-options.js';
 import { parseDuration } from '../../config/duration.js';
 import { createLogger } from '../../log/logger.js';
 import { openRegistry } from '../../registry/registry.js';
+import { formatBytes } from '../progress.js';
 
 export const gcUsage = `wharf gc [--dry-run] [--delete-untagged] [--grace DURATION] [--config FILE] [--data-dir DIR]
                                  Retention rules, then online garbage collection; safe while the registry serves`;
-
-function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
-}
 
 export async function gcCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
