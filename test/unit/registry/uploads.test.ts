@@ -88,3 +88,15 @@ test('purge removes idle sessions and staged files without a session, and keeps 
   assert.equal(await driver.uploadSize('orphan-from-a-crash'), null);
   assert.equal((await service.status('r', active.id)).size, 0);
 });
+
+test('sessions that never staged a byte are purged after the shorter empty max age; begun ones wait for the long one', async () => {
+  const { driver, metadata, service } = setup();
+  const empty = await service.start('r', 'sha256');
+  const begun = await service.start('r', 'sha256');
+  await service.append('r', begun.id, Readable.from([randomBytes(10)]));
+  const inTenMinutes = Date.now() + 10 * 60_000; // an injected clock: nothing waits
+  assert.equal(await service.purgeStale(24 * 3600_000, 5 * 60_000, inTenMinutes), 1);
+  assert.equal(await metadata.getUpload(empty.id), null);
+  assert.equal(await driver.uploadSize(empty.id), null);
+  assert.equal((await service.status('r', begun.id)).size, 10);
+});
