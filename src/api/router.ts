@@ -126,10 +126,9 @@ export class Router {
       return;
     }
     const error = known ? err : isStorageFull(err) ? storageFull() : new RegistryError('UNKNOWN', 'internal error; see the server log');
-    // A request whose body we never read would otherwise be drained before the connection can be reused (one
-    // already being drained, flowing, is left to finish so the client reads this answer instead of a reset).
+    // A request whose body we never read would otherwise be drained before the connection can be reused.
     const headers: Record<string, string> = { ...error.headers };
-    if (!req.complete && !req.readableFlowing) headers.Connection = 'close';
+    if (!req.complete) headers.Connection = 'close';
     sendJson(res, error.status, error.toJSON(), headers);
   }
 }

@@ -71,7 +71,8 @@ export class QuotaReservation {
   }
 
   private denied(incoming: number): RegistryError {
-    const used = this.ledger ? this.ledger.used + this.ledger.inFlight : 0;
+    // Bytes held by the repository and by other pushes in flight; this request's own bytes are what did not fit.
+    const used = this.ledger ? this.ledger.used + this.ledger.inFlight - this.held : 0;
     return new RegistryError('DENIED', `repository ${this.repository} would exceed its storage quota of ${this.limit} bytes (${used} used)`, {
       repository: this.repository,
       quota: this.limit,

@@ -63,23 +63,36 @@ function declaredLength(req: IncomingMessage): number {
   return Number.isSafeInteger(length) && length > 0 ? length : 0;
 }
 
-/** Bytes of an unwanted body read and thrown away after answering, before the connection is cut instead. */
-const maxDiscardedBytes = 64 * 1024 * 1024;
+/** Bytes of a refused body read and thrown away before answering; beyond them the connection is closed instead. */
+const maxDiscardedBytes = 256 * 1024 * 1024;
 
 /**
- * Refused mid-stream, the client is usually still sending: closing now would reset the connection and many
- * clients would report a broken pipe instead of our answer. Reading and discarding what follows lets the answer
- * arrive; a client that keeps sending far beyond that is cut off.
+ * Refused mid-stream, the client is usually still sending. Answering now races its writes: Go clients (podman,
+ * skopeo) then often report the failed write ("broken pipe") instead of our answer. Reading and discarding the
+ * rest first makes the answer the first thing they see; a body far beyond that is cut off (the answer then goes
+ * out with Connection: close).
  */
-function discardRest(req: IncomingMessage): void {
-  if (req.complete || req.destroyed) return;
-  let discarded = 0;
-  req.unpipe();
-  req.on('data', (chunk: Buffer) => {
-    discarded += chunk.length;
-    if (discarded > maxDiscardedBytes) req.socket.destroy();
+function discardRest(req: IncomingMessage): Promise<void> {
+  if (req.complete || req.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let discarded = 0;
+    const done = () => {
+      req.off('data', count);
+      resolve();
+    };
+    const count = (chunk: Buffer) => {
+      discarded += chunk.length;
+      if (discarded > maxDiscardedBytes) {
+        req.pause();
+        done();
+      }
+    };
+    req.unpipe();
+    req.on('data', count);
+    req.once('end', done);
+    req.once('close', done);
+    req.resume();
   });
-  req.resume();
 }
 
 function refusedMidStream(err: unknown): boolean {
@@ -95,7 +108,7 @@ async function withQuota<T>(ctx: RequestContext, work: (quota: QuotaReservation)
   try {
     return await work(quota);
   } catch (err) {
-    if (refusedMidStream(err)) discardRest(ctx.req);
+    if (refusedMidStream(err)) await discardRest(ctx.req);
     throw err;
   } finally {
     quota.release();
