@@ -100,3 +100,25 @@ test('sessions that never staged a byte are purged after the shorter empty max a
   assert.equal(await driver.uploadSize(empty.id), null);
   assert.equal((await service.status('r', begun.id)).size, 10);
 });
+
+test('when the database is full at commit, the bytes already in place are deleted again and the session ends', async () => {
+  const { driver, metadata } = setup();
+  const full = Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+  const failing = new Proxy(metadata, {
+    get(target, key, receiver) {
+      if (key === 'commitBlob') return async () => Promise.reject(full);
+      const value = Reflect.get(target, key, receiver) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const service = new UploadService(driver, failing, log);
+  const data = randomBytes(2000);
+  const digest = sha('sha256', data);
+  await assert.rejects(service.monolithic('r', digest, Readable.from([data])), (err: Error) => err.name === 'StorageFullError');
+  assert.equal(await driver.stat(`blobs/sha256/${digest.hex.slice(0, 2)}/${digest.hex}`), null, 'no orphan bytes');
+  assert.equal(await metadata.getBlob(`sha256:${digest.hex}`), null);
+  assert.equal(await metadata.countUploads(), 0, 'no session left');
+  const staged = [];
+  for await (const u of driver.listUploads()) staged.push(u.id);
+  assert.deepEqual(staged, [], 'nothing staged');
+});
