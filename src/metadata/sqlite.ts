@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { migrations } from './sqlite-schema.js';
 import type {
@@ -25,6 +25,7 @@ import type {
   UploadRecord,
   UploadUsage,
 } from './store.js';
+import { DatabaseFileIdentity } from './sqlite-identity.js';
 import { SqliteUploadSessions } from './sqlite-uploads.js';
 
 export interface SqliteOptions {
@@ -84,17 +85,12 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly db: Database.Database;
   private readonly stmt;
   private readonly uploads: SqliteUploadSessions;
-  /** The file this connection opened, so ping() notices when the path now names another file or none. */
-  private readonly identity: { path: string; dev: number; ino: number } | null;
+  private readonly identity: DatabaseFileIdentity | null;
 
   constructor(options: SqliteOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
     this.db = new Database(options.path);
-    if (options.path === ':memory:') this.identity = null;
-    else {
-      const { dev, ino } = statSync(options.path);
-      this.identity = { path: options.path, dev, ino };
-    }
+    this.identity = DatabaseFileIdentity.of(options.path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     this.db.pragma('foreign_keys = ON');
@@ -284,14 +280,7 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async ping(): Promise<void> {
     this.db.prepare('SELECT 1').get();
-    // An unlinked or replaced file still answers through the open descriptor, while every commit lands in a file
-    // that the next start will not open: only the path tells.
-    if (this.identity) {
-      const { path, dev, ino } = this.identity;
-      const now = statSync(path, { throwIfNoEntry: false });
-      if (!now) throw new Error(`database file ${path} is gone; restart to open a new one (commits since then are not in any file at that path)`);
-      if (now.dev !== dev || now.ino !== ino) throw new Error(`database file ${path} was replaced by another file since it was opened; restart to use it`);
-    }
+    this.identity?.verify();
   }
 
   async getBlob(digest: string): Promise<BlobRecord | null> {

@@ -157,8 +157,10 @@ export class UploadService {
     try {
       return await this.driver.appendUpload(id, size, through(body, hashingTap(state, meter)));
     } catch (err) {
-      // Part of the chunk may be staged and hashed: let the next request rebuild the hash from what is staged.
+      // Part of the chunk may be staged and hashed: let the next request rebuild the hash from what is staged,
+      // and record what is staged so the repository's usage counts it until the session resumes or is purged.
       this.hashes.delete(id);
+      await this.recordStagedSize(id);
       if (err instanceof OffsetMismatchError) {
         throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk must start at offset ${err.actual}`, undefined, {
           status: 416,
@@ -167,6 +169,15 @@ export class UploadService {
       }
       if (err instanceof NotFoundError) throw unknownUpload(id);
       throw asStorageFull(err);
+    }
+  }
+
+  private async recordStagedSize(id: string): Promise<void> {
+    try {
+      const size = await this.driver.uploadSize(id);
+      if (size !== null) await this.metadata.touchUpload(id, size);
+    } catch {
+      // best effort: the next chunk or the purge records or removes it anyway
     }
   }
 

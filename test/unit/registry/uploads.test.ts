@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import pino from 'pino';
 import { parseDigest } from '../../../src/oci/digest.js';
 import { RegistryError } from '../../../src/oci/errors.js';
 import { SqliteMetadataStore } from '../../../src/metadata/sqlite.js';
+import { FilesystemDriver } from '../../../src/storage/filesystem.js';
 import { MemoryDriver } from '../../../src/storage/memory.js';
 import { UploadService } from '../../../src/registry/uploads.js';
 
@@ -121,4 +125,27 @@ test('when the database is full at commit, the bytes already in place are delete
   const staged = [];
   for await (const u of driver.listUploads()) staged.push(u.id);
   assert.deepEqual(staged, [], 'nothing staged');
+});
+
+test('a chunk cut off part-way still records what it staged, so the repository usage counts it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'wharf-cut-'));
+  const metadata = new SqliteMetadataStore({ path: ':memory:', synchronous: 'normal' });
+  const service = new UploadService(new FilesystemDriver(dir), metadata, log);
+  try {
+    const { id } = await service.start('r', 'sha256');
+    let sent = 0;
+    const cut = new Readable({
+      read() {
+        if (sent++ < 3) this.push(randomBytes(3000));
+        else setTimeout(() => this.destroy(new Error('client went away')), 20);
+      },
+    });
+    await assert.rejects(service.append('r', id, cut));
+    const staged = (await service.status('r', id)).size;
+    assert.ok(staged > 0, 'some bytes were staged');
+    assert.deepEqual(await metadata.uploadUsage('r'), { sessions: 1, bytes: staged });
+  } finally {
+    await metadata.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
