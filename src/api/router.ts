@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { RegistryError } from '../oci/errors.js';
 import { requireName } from '../oci/names.js';
 import type { Registry } from '../registry/registry.js';
+import { isStorageFull } from '../registry/storage-full.js';
 import type { AccessController } from './access.js';
 import { sendJson, type RequestContext, type RequestInfo } from './context.js';
 import { routes, type Operation, type Route } from './routes.js';
@@ -35,6 +36,11 @@ function decodeParams(params: Record<string, string>): Record<string, string> {
 function isClientGone(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException)?.code;
   return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED';
+}
+
+/** 507 Insufficient Storage: exactly the condition, and unlike 503 not retried at once by clients. */
+function storageFull(): RegistryError {
+  return new RegistryError('UNKNOWN', 'storage is full: the registry cannot store more data until space is freed', { reason: 'storage full' }, { status: 507 });
 }
 
 export class Router {
@@ -107,7 +113,8 @@ export class Router {
   }
 
   private fail(req: IncomingMessage, res: ServerResponse, log: Logger, err: unknown): void {
-    if (isClientGone(err) || req.destroyed && !(err instanceof RegistryError)) {
+    // A full disk while the client is also gone is still a full disk: it must be logged as the error it is.
+    if (!isStorageFull(err) && (isClientGone(err) || (req.destroyed && !(err instanceof RegistryError)))) {
       log.debug({ err: (err as Error).message }, 'client went away');
       res.destroy();
       return;
@@ -118,7 +125,7 @@ export class Router {
       res.destroy();
       return;
     }
-    const error = known ? err : new RegistryError('UNKNOWN', 'internal error; see the server log');
+    const error = known ? err : isStorageFull(err) ? storageFull() : new RegistryError('UNKNOWN', 'internal error; see the server log');
     // A request whose body we never read would otherwise be drained before the connection can be reused.
     const headers: Record<string, string> = { ...error.headers };
     if (!req.complete) headers.Connection = 'close';

@@ -50,8 +50,13 @@ export const configSchema = section({
     maxManifestSize: positiveInt(4 * 1024 * 1024).describe('Largest manifest accepted, in bytes (413 beyond).'),
     maxConcurrentUploads: positiveInt(256).describe('Upload requests (POST/PATCH/PUT) served at once; more get 429 TOOMANYREQUESTS.'),
     uploadChunkMinLength: z.number().int().nonnegative().default(0).describe('Advertised as OCI-Chunk-Min-Length when > 0.'),
-    uploadSessionMaxAge: duration('24h').describe('Upload sessions idle for longer than this are purged.'),
-    uploadPurgeInterval: duration('15m').describe('How often abandoned upload sessions are looked for.'),
+    uploadSessionMaxAge: duration('24h').describe('Upload sessions idle for longer than this are purged, with their staged bytes.'),
+    uploadSessionEmptyMaxAge: duration('10m').describe(
+      'Upload sessions that never received a byte are purged once idle this long (clients send the first chunk within seconds of opening one).',
+    ),
+    uploadPurgeInterval: duration('1m').describe('How often abandoned upload sessions are looked for (one indexed query when there are none).'),
+    maxUploadSessions: positiveInt(10_000).describe('Open upload sessions in the whole registry; a new one beyond gets 429 TOOMANYREQUESTS.'),
+    maxUploadSessionsPerRepository: positiveInt(500).describe('Open upload sessions per repository; a new one beyond gets 429 TOOMANYREQUESTS.'),
     maxPageSize: positiveInt(1000).describe('Largest `n` served by tag and catalog listings.'),
   }).describe('Registry API behaviour and limits.'),
   metrics: section({

@@ -121,4 +121,23 @@ export const migrations: readonly string[] = [
   INSERT INTO gc_blob_review (digest, review_after) SELECT digest, created_at FROM blobs WHERE true ON CONFLICT DO NOTHING;
   INSERT INTO gc_manifest_review (repository_id, digest, review_after) SELECT repository_id, digest, created_at FROM manifests WHERE true ON CONFLICT DO NOTHING;
   `,
+  // Quotas: each repository's distinct blob bytes kept with the links (reading usage is one row, not a join over
+  // every link), and each upload session's staged bytes, so sessions count toward usage and can be capped.
+  `
+  ALTER TABLE repositories ADD COLUMN blob_count INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE repositories ADD COLUMN blob_bytes INTEGER NOT NULL DEFAULT 0;
+  UPDATE repositories SET
+    blob_count = (SELECT count(*) FROM repository_blobs rb WHERE rb.repository_id = repositories.id),
+    blob_bytes = (SELECT coalesce(sum(b.size), 0) FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest WHERE rb.repository_id = repositories.id);
+  CREATE TRIGGER usage_blob_linked AFTER INSERT ON repository_blobs BEGIN
+    UPDATE repositories SET blob_count = blob_count + 1,
+      blob_bytes = blob_bytes + (SELECT size FROM blobs WHERE digest = NEW.digest) WHERE id = NEW.repository_id;
+  END;
+  CREATE TRIGGER usage_blob_unlinked AFTER DELETE ON repository_blobs BEGIN
+    UPDATE repositories SET blob_count = blob_count - 1,
+      blob_bytes = blob_bytes - coalesce((SELECT size FROM blobs WHERE digest = OLD.digest), 0) WHERE id = OLD.repository_id;
+  END;
+  ALTER TABLE uploads ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX uploads_by_repository ON uploads(repository);
+  `,
 ];

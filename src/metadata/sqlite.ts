@@ -20,8 +20,13 @@ import type {
   Page,
   PullRecord,
   ReferrerRecord,
+  UploadLimits,
+  UploadOpening,
   UploadRecord,
+  UploadUsage,
 } from './store.js';
+import { DatabaseFileIdentity } from './sqlite-identity.js';
+import { SqliteUploadSessions } from './sqlite-uploads.js';
 
 export interface SqliteOptions {
   /** File path, or ':memory:'. */
@@ -73,34 +78,26 @@ function toDelivery(row: DeliveryRow): Delivery {
   };
 }
 
-interface UploadRow {
-  id: string;
-  repository: string;
-  algorithm: string;
-  created_at: number;
-  updated_at: number;
-}
-
-function toUpload(row: UploadRow): UploadRecord {
-  return { id: row.id, repository: row.repository, algorithm: row.algorithm, createdAt: row.created_at, updatedAt: row.updated_at };
-}
-
 // better-sqlite3 is synchronous; each statement here is an indexed lookup or a small write, microseconds long, so
 // running them on the event loop is cheaper than any hand-off to a thread.
 export class SqliteMetadataStore implements MetadataStore {
   readonly name = 'sqlite';
   private readonly db: Database.Database;
   private readonly stmt;
+  private readonly uploads: SqliteUploadSessions;
+  private readonly identity: DatabaseFileIdentity | null;
 
   constructor(options: SqliteOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
     this.db = new Database(options.path);
+    this.identity = DatabaseFileIdentity.of(options.path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
     const db = this.db;
+    this.uploads = new SqliteUploadSessions(db);
     const repoId = '(SELECT id FROM repositories WHERE name = ?)';
     this.stmt = {
       ensureRepo: db.prepare('INSERT INTO repositories (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING'),
@@ -152,12 +149,7 @@ export class SqliteMetadataStore implements MetadataStore {
       ),
       pullManifest: db.prepare(`UPDATE manifests SET last_pulled_at = ? WHERE repository_id = ${repoId} AND digest = ?`),
       pullTag: db.prepare(`UPDATE tags SET last_pulled_at = ? WHERE repository_id = ${repoId} AND name = ?`),
-      createUpload: db.prepare('INSERT INTO uploads (id, repository, algorithm, created_at, updated_at) VALUES (?, ?, ?, ?, ?)'),
-      getUpload: db.prepare<[string], UploadRow>('SELECT * FROM uploads WHERE id = ?'),
-      touchUpload: db.prepare('UPDATE uploads SET updated_at = ? WHERE id = ?'),
       deleteUpload: db.prepare('DELETE FROM uploads WHERE id = ?'),
-      staleUploads: db.prepare<[number, number], UploadRow>('SELECT * FROM uploads WHERE updated_at < ? ORDER BY updated_at LIMIT ?'),
-      countUploads: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM uploads'),
       stats: db.prepare<[], StoreStats>(
         `SELECT (SELECT count(*) FROM repositories) AS repositories, (SELECT count(*) FROM manifests) AS manifests,
                 (SELECT count(*) FROM blobs) AS blobs, (SELECT coalesce(sum(size), 0) FROM blobs) AS blobBytes`,
@@ -182,6 +174,12 @@ export class SqliteMetadataStore implements MetadataStore {
       deferBlob: db.prepare('UPDATE gc_blob_review SET review_after = ? WHERE digest = ?'),
       dequeueBlob: db.prepare('DELETE FROM gc_blob_review WHERE digest = ?'),
       unlinkAll: db.prepare('DELETE FROM repository_blobs WHERE digest = ?'),
+      unusedLinks: db.prepare<[string], { repository_id: number; created_at: number }>(
+        `SELECT rb.repository_id, rb.created_at FROM repository_blobs rb WHERE rb.digest = ? AND NOT EXISTS (
+           SELECT 1 FROM manifest_references x JOIN manifests m ON m.id = x.manifest_id
+           WHERE x.digest = rb.digest AND x.kind = 'blob' AND m.repository_id = rb.repository_id)`,
+      ),
+      unlinkFrom: db.prepare('DELETE FROM repository_blobs WHERE repository_id = ? AND digest = ?'),
       deleteBlob: db.prepare('DELETE FROM blobs WHERE digest = ?'),
       addPendingDeletion: db.prepare('INSERT INTO gc_pending_deletions (digest) VALUES (?) ON CONFLICT DO NOTHING'),
       pendingDeletions: db.prepare<[number], { digest: string }>('SELECT digest FROM gc_pending_deletions LIMIT ?'),
@@ -203,8 +201,7 @@ export class SqliteMetadataStore implements MetadataStore {
       forgetManifestReviews: db.prepare('DELETE FROM gc_manifest_review WHERE repository_id = ?'),
       usageOf: db.prepare<[string], { name: string; blobs: number; bytes: number; manifests: number; tags: number }>(
         `SELECT r.name,
-           (SELECT count(*) FROM repository_blobs rb WHERE rb.repository_id = r.id) AS blobs,
-           (SELECT coalesce(sum(b.size), 0) FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest WHERE rb.repository_id = r.id) AS bytes,
+           r.blob_count AS blobs, r.blob_bytes AS bytes,
            (SELECT count(*) FROM manifests m WHERE m.repository_id = r.id) AS manifests,
            (SELECT count(*) FROM tags t WHERE t.repository_id = r.id) AS tags
          FROM repositories r WHERE r.name = ?`,
@@ -283,6 +280,7 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async ping(): Promise<void> {
     this.db.prepare('SELECT 1').get();
+    this.identity?.verify();
   }
 
   async getBlob(digest: string): Promise<BlobRecord | null> {
@@ -419,29 +417,35 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async createUpload(upload: { id: string; repository: string; algorithm: string }): Promise<void> {
-    const now = Date.now();
-    this.stmt.createUpload.run(upload.id, upload.repository, upload.algorithm, now, now);
+    this.uploads.create(upload);
+  }
+
+  async openUpload(upload: { id: string; repository: string; algorithm: string }, limits: UploadLimits): Promise<UploadOpening> {
+    return this.uploads.open(upload, limits);
   }
 
   async getUpload(id: string): Promise<UploadRecord | null> {
-    const row = this.stmt.getUpload.get(id);
-    return row ? toUpload(row) : null;
+    return this.uploads.get(id);
   }
 
-  async touchUpload(id: string): Promise<void> {
-    this.stmt.touchUpload.run(Date.now(), id);
+  async touchUpload(id: string, size?: number): Promise<void> {
+    this.uploads.touch(id, size);
   }
 
   async deleteUpload(id: string): Promise<void> {
-    this.stmt.deleteUpload.run(id);
+    this.uploads.delete(id);
   }
 
-  async listUploadsUpdatedBefore(time: number, limit: number): Promise<UploadRecord[]> {
-    return this.stmt.staleUploads.all(time, limit).map(toUpload);
+  async listUploadsUpdatedBefore(time: number, limit: number, emptyOnly = false): Promise<UploadRecord[]> {
+    return this.uploads.updatedBefore(time, limit, emptyOnly);
   }
 
   async countUploads(): Promise<number> {
-    return this.stmt.countUploads.get()!.n;
+    return this.uploads.count();
+  }
+
+  async uploadUsage(repository: string): Promise<UploadUsage> {
+    return this.uploads.usage(repository);
   }
 
   async stats(): Promise<StoreStats> {
@@ -513,7 +517,9 @@ export class SqliteMetadataStore implements MetadataStore {
         return { outcome: 'gone', size: 0 };
       }
       if (this.stmt.blobReferenced.get(digest)) {
-        if (!dryRun) this.stmt.dequeueBlob.run(digest);
+        // The bytes stay, but a repository none of whose manifests uses the blob no longer holds it: its link
+        // goes, or its usage (and quota) would count a blob it cannot reach.
+        if (!dryRun) this.dropUnusedLinks(digest, cutoff, graceMs);
         return { outcome: 'kept', size: blob.size };
       }
       const youngest = Math.max(blob.created_at, this.stmt.newestLink.get(digest)?.newest ?? 0);
@@ -528,6 +534,16 @@ export class SqliteMetadataStore implements MetadataStore {
       this.stmt.addPendingDeletion.run(digest);
       return { outcome: 'deleted', size: blob.size };
     })();
+  }
+
+  private dropUnusedLinks(digest: string, cutoff: number, graceMs: number): void {
+    let youngest = 0;
+    for (const link of this.stmt.unusedLinks.all(digest)) {
+      if (link.created_at > cutoff) youngest = Math.max(youngest, link.created_at);
+      else this.stmt.unlinkFrom.run(link.repository_id, digest);
+    }
+    if (youngest > 0) this.stmt.deferBlob.run(youngest + graceMs, digest);
+    else this.stmt.dequeueBlob.run(digest);
   }
 
   async pendingBlobDeletions(limit: number): Promise<string[]> {

@@ -50,9 +50,24 @@ export interface UploadRecord {
   readonly id: string;
   readonly repository: string;
   readonly algorithm: string;
+  /** Bytes staged so far, as last recorded (they count toward the repository's quota). */
+  readonly size: number;
   readonly createdAt: number;
   readonly updatedAt: number;
 }
+
+/** Open upload sessions of one repository and the bytes they have staged. */
+export interface UploadUsage {
+  readonly sessions: number;
+  readonly bytes: number;
+}
+
+export interface UploadLimits {
+  readonly total: number;
+  readonly perRepository: number;
+}
+
+export type UploadOpening = 'opened' | 'total-limit' | 'repository-limit';
 
 export interface Page {
   /** Exclusive lower bound in lexical order. */
@@ -171,10 +186,15 @@ export interface MetadataStore {
   // Upload sessions
   createUpload(upload: { id: string; repository: string; algorithm: string }): Promise<void>;
   getUpload(id: string): Promise<UploadRecord | null>;
-  touchUpload(id: string): Promise<void>;
+  /** Opens a session unless that would exceed a limit on open sessions (checked and inserted atomically). */
+  openUpload(upload: { id: string; repository: string; algorithm: string }, limits: UploadLimits): Promise<UploadOpening>;
+  /** Marks the session active; with `size`, also records how many bytes it has staged. */
+  touchUpload(id: string, size?: number): Promise<void>;
   deleteUpload(id: string): Promise<void>;
-  listUploadsUpdatedBefore(time: number, limit: number): Promise<UploadRecord[]>;
+  /** Sessions idle since before `time`; with emptyOnly, only those that never staged a byte. */
+  listUploadsUpdatedBefore(time: number, limit: number, emptyOnly?: boolean): Promise<UploadRecord[]>;
   countUploads(): Promise<number>;
+  uploadUsage(repository: string): Promise<UploadUsage>;
 
   stats(): Promise<StoreStats>;
   /** Every blob the registry knows, in digest order, for walkers (backup, fsck, GC). */

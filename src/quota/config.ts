@@ -26,7 +26,7 @@ export const quotasConfigSchema = z
   .array(quotaRuleSchema)
   .default([])
   .describe(
-    'Storage quotas: a list of `{repositories: [globs], maxBytes: 10GiB}`; the first rule whose glob matches a repository applies. Usage is the distinct blobs the repository holds; a push that would exceed it gets 403 DENIED.',
+    'Storage quotas: a list of `{repositories: [globs], maxBytes: 10GiB}`; the first rule whose glob matches a repository applies. Usage is the distinct blobs the repository holds plus bytes staged in its open uploads; bytes are counted as they arrive and the one that would exceed the quota gets 403 DENIED.',
   );
 
 export type QuotaRule = z.output<typeof quotaRuleSchema>;

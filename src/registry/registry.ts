@@ -38,7 +38,10 @@ export class Registry {
   ) {
     this.metrics = new Metrics(metadata);
     this.events = new EventRecorder(config.webhooks.endpoints);
-    this.uploads = new UploadService(driver, metadata, log);
+    this.uploads = new UploadService(driver, metadata, log, {
+      total: config.registry.maxUploadSessions,
+      perRepository: config.registry.maxUploadSessionsPerRepository,
+    });
     this.manifests = new ManifestService(metadata, this.events);
     this.pulls = new PullRecorder(metadata, log);
     this.gc = new GarbageCollector(metadata, driver, log, this.metrics);
@@ -55,7 +58,7 @@ export class Registry {
 
   async purgeUploads(): Promise<void> {
     try {
-      this.metrics.uploadSessionsPurged.inc(await this.uploads.purgeStale(this.config.registry.uploadSessionMaxAge));
+      this.metrics.uploadSessionsPurged.inc(await this.uploads.purgeStale(this.config.registry.uploadSessionMaxAge, this.config.registry.uploadSessionEmptyMaxAge));
     } catch (err) {
       this.log.error({ err }, 'purging upload sessions failed');
     }

@@ -9,6 +9,7 @@ import { NotFoundError, OffsetMismatchError } from '../storage/driver.js';
 import { blobKey } from '../storage/paths.js';
 import type { BlobRecord, MetadataStore, UploadRecord } from '../metadata/store.js';
 import { KeyedLock } from './keyed-lock.js';
+import { asStorageFull, isStorageFull } from './storage-full.js';
 
 interface HashState {
   readonly algorithm: DigestAlgorithm;
@@ -19,6 +20,14 @@ interface HashState {
 export interface UploadStatus {
   readonly id: string;
   readonly size: number;
+}
+
+/** Called with each chunk's length before it is stored; throwing refuses the rest (quota enforcement). */
+export type ByteMeter = (bytes: number) => void;
+
+export interface SessionLimits {
+  readonly total: number;
+  readonly perRepository: number;
 }
 
 export interface ChunkRange {
@@ -33,9 +42,15 @@ function unknownUpload(id: string): RegistryError {
 }
 
 /** Counts and hashes bytes on their way to storage, so a blob is never read twice to learn its digest. */
-function hashingTap(state: HashState): Transform {
+function hashingTap(state: HashState, meter?: ByteMeter): Transform {
   return new Transform({
     transform(chunk: Buffer, _enc, done) {
+      try {
+        meter?.(chunk.length);
+      } catch (err) {
+        done(err as Error);
+        return;
+      }
       state.hash.update(chunk);
       state.size += chunk.length;
       done(null, chunk);
@@ -69,12 +84,27 @@ export class UploadService {
     private readonly driver: BlobDriver,
     private readonly metadata: MetadataStore,
     private readonly log: Logger,
+    private readonly limits: SessionLimits = { total: Infinity, perRepository: Infinity },
   ) {}
 
   async start(repository: string, algorithm: DigestAlgorithm): Promise<UploadStatus> {
     const id = randomUUID();
-    await this.driver.createUpload(id);
-    await this.metadata.createUpload({ id, repository, algorithm });
+    // The record first: counting and inserting it is one transaction, so the caps hold under concurrent starts.
+    const opened = await this.metadata.openUpload({ id, repository, algorithm }, this.limits).catch((err: unknown) => {
+      throw asStorageFull(err);
+    });
+    if (opened !== 'opened') {
+      const [limit, scope] = opened === 'total-limit' ? [this.limits.total, 'registry'] : [this.limits.perRepository, `repository ${repository}`];
+      throw new RegistryError('TOOMANYREQUESTS', `too many open upload sessions in the ${scope} (limit ${limit}); finish or cancel some, or retry later`, {
+        limit,
+      }, { headers: { 'Retry-After': '60' } });
+    }
+    try {
+      await this.driver.createUpload(id);
+    } catch (err) {
+      await this.metadata.deleteUpload(id).catch(() => undefined);
+      throw asStorageFull(err);
+    }
     this.hashes.set(id, { algorithm, hash: newHash(algorithm), size: 0 });
     return { id, size: 0 };
   }
@@ -115,7 +145,7 @@ export class UploadService {
     return state;
   }
 
-  private async appendLocked(id: string, algorithm: DigestAlgorithm, body: Readable, range?: ChunkRange): Promise<number> {
+  private async appendLocked(id: string, algorithm: DigestAlgorithm, body: Readable, range?: ChunkRange, meter?: ByteMeter): Promise<number> {
     const size = await this.stagedSize(id);
     if (range && range.start !== size) {
       throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk must start at offset ${size}`, { expected: size, got: range.start }, {
@@ -125,10 +155,12 @@ export class UploadService {
     }
     const state = await this.hashState(id, algorithm, size);
     try {
-      return await this.driver.appendUpload(id, size, through(body, hashingTap(state)));
+      return await this.driver.appendUpload(id, size, through(body, hashingTap(state, meter)));
     } catch (err) {
-      // Part of the chunk may be staged and hashed: let the next request rebuild the hash from what is staged.
+      // Part of the chunk may be staged and hashed: let the next request rebuild the hash from what is staged,
+      // and record what is staged so the repository's usage counts it until the session resumes or is purged.
       this.hashes.delete(id);
+      await this.recordStagedSize(id);
       if (err instanceof OffsetMismatchError) {
         throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk must start at offset ${err.actual}`, undefined, {
           status: 416,
@@ -136,24 +168,36 @@ export class UploadService {
         });
       }
       if (err instanceof NotFoundError) throw unknownUpload(id);
-      throw err;
+      throw asStorageFull(err);
     }
   }
 
-  async append(repository: string, id: string, body: Readable, range?: ChunkRange): Promise<UploadStatus> {
+  private async recordStagedSize(id: string): Promise<void> {
+    try {
+      const size = await this.driver.uploadSize(id);
+      if (size !== null) await this.metadata.touchUpload(id, size);
+    } catch {
+      // best effort: the next chunk or the purge records or removes it anyway
+    }
+  }
+
+  async append(repository: string, id: string, body: Readable, range?: ChunkRange, meter?: ByteMeter): Promise<UploadStatus> {
     const session = await this.session(repository, id);
     return this.lock.run(id, async () => {
-      const size = await this.appendLocked(id, session.algorithm as DigestAlgorithm, body, range);
-      await this.metadata.touchUpload(id);
+      const size = await this.appendLocked(id, session.algorithm as DigestAlgorithm, body, range, meter);
+      // The staged size is recorded so the session counts toward its repository's quota, here and after a restart.
+      await this.metadata.touchUpload(id, size).catch((err: unknown) => {
+        throw asStorageFull(err);
+      });
       return { id, size };
     });
   }
 
   /** Appends the optional last chunk, verifies the digest, and makes the blob visible. */
-  async finish(repository: string, id: string, digest: ParsedDigest, body: Readable | null, range?: ChunkRange): Promise<BlobRecord> {
+  async finish(repository: string, id: string, digest: ParsedDigest, body: Readable | null, range?: ChunkRange, meter?: ByteMeter): Promise<BlobRecord> {
     await this.session(repository, id);
     return this.lock.run(id, async () => {
-      const size = body ? await this.appendLocked(id, digest.algorithm, body, range) : await this.stagedSize(id);
+      const size = body ? await this.appendLocked(id, digest.algorithm, body, range, meter) : await this.stagedSize(id);
       const state = await this.hashState(id, digest.algorithm, size);
       const actual = state.hash.copy().digest('hex');
       if (actual !== digest.hex) {
@@ -171,14 +215,32 @@ export class UploadService {
       try {
         // Bytes first, then the metadata that makes them visible: a crash in between leaves an unreferenced file
         // (reported by `wharf fsck` as an orphan), never a visible blob without bytes.
-        await this.driver.commitUpload(id, blobKey(digest));
-        await this.metadata.commitBlob(repository, { digest: canonical, size }, id);
+        await this.driver.commitUpload(id, blobKey(digest)).catch((err: unknown) => {
+          throw asStorageFull(err);
+        });
+        await this.metadata.commitBlob(repository, { digest: canonical, size }, id).catch(async (err: unknown) => {
+          if (isStorageFull(err)) await this.forgetUnrecorded(id, digest, canonical);
+          throw asStorageFull(err);
+        });
       } finally {
         await this.metadata.releaseBlobLease(canonical, owner);
       }
       this.hashes.delete(id);
       return { digest: canonical, size, createdAt: Date.now() };
     });
+  }
+
+  /**
+   * The database could not record a blob whose bytes are already in place: delete those bytes unless an earlier
+   * push recorded the same blob (we hold its lease, so GC is not deleting it meanwhile), and end the session.
+   */
+  private async forgetUnrecorded(id: string, digest: ParsedDigest, canonical: string): Promise<void> {
+    try {
+      if (!(await this.metadata.getBlob(canonical))) await this.driver.delete(blobKey(digest));
+    } catch (err) {
+      this.log.error({ err, digest: canonical }, 'could not remove the bytes of a blob the database failed to record; `wharf fsck` will report them as an orphan');
+    }
+    await this.cancelLocked(id).catch(() => undefined);
   }
 
   private async leaseDigest(digest: string, owner: string): Promise<void> {
@@ -191,10 +253,10 @@ export class UploadService {
   }
 
   /** A whole blob in one request (POST ?digest= or PUT without prior PATCH). */
-  async monolithic(repository: string, digest: ParsedDigest, body: Readable): Promise<BlobRecord> {
+  async monolithic(repository: string, digest: ParsedDigest, body: Readable, meter?: ByteMeter): Promise<BlobRecord> {
     const { id } = await this.start(repository, digest.algorithm);
     try {
-      return await this.finish(repository, id, digest, body);
+      return await this.finish(repository, id, digest, body, undefined, meter);
     } catch (err) {
       await this.cancel(repository, id).catch(() => undefined);
       throw err;
@@ -212,17 +274,28 @@ export class UploadService {
     await this.lock.run(id, () => this.cancelLocked(id));
   }
 
-  /** Removes sessions idle for longer than maxAge, and staged files no session knows (left by a crash). */
-  async purgeStale(maxAgeMs: number): Promise<number> {
-    const cutoff = Date.now() - maxAgeMs;
+  /**
+   * Removes sessions idle for longer than maxAge, sessions that never staged a byte once idle for emptyMaxAge,
+   * and staged files no session knows (left by a crash).
+   */
+  async purgeStale(maxAgeMs: number, emptyMaxAgeMs = maxAgeMs, now = Date.now()): Promise<number> {
+    const cutoff = now - maxAgeMs;
     let purged = 0;
-    for (;;) {
-      const stale = await this.metadata.listUploadsUpdatedBefore(cutoff, 500);
-      for (const upload of stale) {
-        await this.lock.run(upload.id, () => this.cancelLocked(upload.id));
-        purged++;
+    for (const [before, emptyOnly] of [[cutoff, false], [now - emptyMaxAgeMs, true]] as const) {
+      for (;;) {
+        const stale = await this.metadata.listUploadsUpdatedBefore(before, 500, emptyOnly);
+        for (const upload of stale) {
+          const cancelled = await this.lock.run(upload.id, async () => {
+            // It may have received a chunk since it was listed.
+            const current = await this.metadata.getUpload(upload.id);
+            if (current && current.updatedAt >= before) return false;
+            await this.cancelLocked(upload.id);
+            return true;
+          });
+          if (cancelled) purged++;
+        }
+        if (stale.length < 500) break;
       }
-      if (stale.length < 500) break;
     }
     for await (const staged of this.driver.listUploads()) {
       if (staged.modifiedAt < cutoff && !(await this.metadata.getUpload(staged.id))) {

@@ -2,6 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import { isDigestAlgorithm, requireDigest, type DigestAlgorithm } from '../../oci/digest.js';
 import { RegistryError } from '../../oci/errors.js';
 import { requireName } from '../../oci/names.js';
+import type { QuotaReservation } from '../../quota/quotas.js';
+import { StorageFullError } from '../../registry/storage-full.js';
 import type { UploadStatus } from '../../registry/uploads.js';
 import { hasBody } from '../body.js';
 import { eventOrigin, send, type Handler, type RequestContext } from '../context.js';
@@ -61,11 +63,65 @@ function declaredLength(req: IncomingMessage): number {
   return Number.isSafeInteger(length) && length > 0 ? length : 0;
 }
 
-/** Quota check before any data is accepted; a no-op (no queries) for repositories without a quota. */
-async function enforceQuota(ctx: RequestContext, incoming: () => Promise<number | 'unknown'>): Promise<void> {
-  const name = ctx.params.name!;
-  if (ctx.registry.quotas.limitFor(name) === null) return;
-  await ctx.registry.quotas.check(name, await incoming());
+/** Bytes of a refused body read and thrown away before answering; beyond them the connection is closed instead. */
+const maxDiscardedBytes = 256 * 1024 * 1024;
+
+/**
+ * Refused mid-stream, the client is usually still sending. Answering now races its writes: Go clients (podman,
+ * skopeo) then often report the failed write ("broken pipe") instead of our answer. Reading and discarding the
+ * rest first makes the answer the first thing they see; a body far beyond that is cut off (the answer then goes
+ * out with Connection: close).
+ */
+function discardRest(req: IncomingMessage): Promise<void> {
+  if (req.complete || req.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let discarded = 0;
+    const done = () => {
+      req.off('data', count);
+      resolve();
+    };
+    const count = (chunk: Buffer) => {
+      discarded += chunk.length;
+      if (discarded > maxDiscardedBytes) {
+        req.pause();
+        done();
+      }
+    };
+    req.unpipe();
+    req.on('data', count);
+    req.once('end', done);
+    req.once('close', done);
+    req.resume();
+  });
+}
+
+function refusedMidStream(err: unknown): boolean {
+  return (err instanceof RegistryError && err.code === 'DENIED') || err instanceof StorageFullError;
+}
+
+/**
+ * Runs an upload step with the repository's quota accounting (a no-op for repositories without a quota): the
+ * request's bytes count toward usage as they arrive, and the reservation ends with the request.
+ */
+async function withQuota<T>(ctx: RequestContext, work: (quota: QuotaReservation) => Promise<T>): Promise<T> {
+  const quota = await ctx.registry.quotas.reserve(ctx.params.name!);
+  try {
+    return await work(quota);
+  } catch (err) {
+    if (refusedMidStream(err)) await discardRest(ctx.req);
+    throw err;
+  } finally {
+    quota.release();
+  }
+}
+
+/** A refused or failed-for-space session is removed at once, so its staged bytes neither linger nor count. */
+async function dropSession(ctx: RequestContext, id: string, quota: QuotaReservation, staged: number, err: unknown): Promise<never> {
+  if (refusedMidStream(err)) {
+    await ctx.registry.uploads.cancel(ctx.params.name!, id).catch(() => undefined);
+    quota.forget(staged);
+  }
+  throw err;
 }
 
 async function tryMount(ctx: RequestContext, digest: string, from: string | null): Promise<boolean> {
@@ -79,9 +135,14 @@ async function tryMount(ctx: RequestContext, digest: string, from: string | null
   }
   const blob = await registry.metadata.getBlob(digest);
   if (!blob) return false;
-  if (!(await registry.metadata.getRepositoryBlob(ctx.params.name!, digest))) await enforceQuota(ctx, async () => blob.size);
   const events = registry.events.events('mount', { repository: ctx.params.name!, digest, mediaType: 'application/octet-stream' }, eventOrigin(ctx));
-  return registry.metadata.linkBlob(ctx.params.name!, digest, events);
+  if (await registry.metadata.getRepositoryBlob(ctx.params.name!, digest)) return registry.metadata.linkBlob(ctx.params.name!, digest, events);
+  return withQuota(ctx, async (quota) => {
+    quota.expect(blob.size);
+    const linked = await registry.metadata.linkBlob(ctx.params.name!, digest, events);
+    if (linked) quota.keep(blob.size);
+    return linked;
+  });
 }
 
 export const startUpload: Handler = async (ctx) => {
@@ -96,12 +157,16 @@ export const startUpload: Handler = async (ctx) => {
     }
   }
   const digest = query.get('digest');
-  await enforceQuota(ctx, async () => {
-    if (digest === null || req.headers['content-length'] === undefined) return 'unknown';
-    return (await registry.metadata.getRepositoryBlob(name, digest)) ? 0 : declaredLength(req); // already counted
-  });
   if (digest !== null) {
-    const blob = await registry.uploads.monolithic(name, requireDigest(digest), req);
+    const parsed = requireDigest(digest);
+    const held = await registry.metadata.getRepositoryBlob(name, `${parsed.algorithm}:${parsed.hex}`);
+    const blob = await withQuota(ctx, async (quota) => {
+      if (held) quota.allow(held.size); // already counted
+      else quota.expect(declaredLength(req));
+      const stored = await registry.uploads.monolithic(name, parsed, req, (n) => quota.arrive(n));
+      quota.keep();
+      return stored;
+    });
     sendBlobCreated(ctx, blob.digest);
     return;
   }
@@ -109,7 +174,10 @@ export const startUpload: Handler = async (ctx) => {
   if (!isDigestAlgorithm(algorithm)) {
     throw new RegistryError('DIGEST_INVALID', `unsupported digest algorithm ${algorithm.slice(0, 50)}; use sha256 or sha512`);
   }
-  const upload = await registry.uploads.start(name, algorithm as DigestAlgorithm);
+  const upload = await withQuota(ctx, async (quota) => {
+    quota.expect(0); // a full repository gets no new session
+    return registry.uploads.start(name, algorithm as DigestAlgorithm);
+  });
   sendUploadStatus(ctx, 202, upload);
 };
 
@@ -121,8 +189,18 @@ export const uploadStatus: Handler = async (ctx) => {
 export const patchUpload: Handler = async (ctx) => {
   const id = uploadId(ctx);
   const range = chunkRange(ctx.req);
-  await enforceQuota(ctx, async () => (await ctx.registry.uploads.status(ctx.params.name!, id)).size + declaredLength(ctx.req));
-  const upload = await ctx.registry.uploads.append(ctx.params.name!, id, ctx.req, range);
+  const name = ctx.params.name!;
+  const upload = await withQuota(ctx, async (quota) => {
+    const staged = (await ctx.registry.uploads.status(name, id)).size;
+    try {
+      quota.expect(declaredLength(ctx.req));
+      const status = await ctx.registry.uploads.append(name, id, ctx.req, range, (n) => quota.arrive(n));
+      quota.keep();
+      return status;
+    } catch (err) {
+      return dropSession(ctx, id, quota, staged, err);
+    }
+  });
   sendUploadStatus(ctx, 202, upload);
 };
 
@@ -131,13 +209,21 @@ export const finishUpload: Handler = async (ctx) => {
   const digest = requireDigest(ctx.query.get('digest'));
   const range = chunkRange(ctx.req);
   const body = hasBody(ctx.req) ? ctx.req : null;
-  await enforceQuota(ctx, async () => {
-    const name = ctx.params.name!;
-    const canonical = `${digest.algorithm}:${digest.hex}`;
-    if (await ctx.registry.metadata.getRepositoryBlob(name, canonical)) return 0; // already counted
-    return (await ctx.registry.uploads.status(name, id)).size + declaredLength(ctx.req);
+  const name = ctx.params.name!;
+  const blob = await withQuota(ctx, async (quota) => {
+    const staged = (await ctx.registry.uploads.status(name, id)).size;
+    const held = await ctx.registry.metadata.getRepositoryBlob(name, `${digest.algorithm}:${digest.hex}`);
+    try {
+      if (held) quota.allow(Math.max(0, held.size - staged)); // already counted
+      else quota.expect(declaredLength(ctx.req));
+      const stored = await ctx.registry.uploads.finish(name, id, digest, body, range, (n) => quota.arrive(n));
+      if (held) quota.forget(staged); // the session's bytes were a copy of what the repository holds
+      else quota.keep();
+      return stored;
+    } catch (err) {
+      return dropSession(ctx, id, quota, staged, err);
+    }
   });
-  const blob = await ctx.registry.uploads.finish(ctx.params.name!, id, digest, body, range);
   sendBlobCreated(ctx, blob.digest);
 };
 

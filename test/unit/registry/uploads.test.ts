@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import pino from 'pino';
 import { parseDigest } from '../../../src/oci/digest.js';
 import { RegistryError } from '../../../src/oci/errors.js';
 import { SqliteMetadataStore } from '../../../src/metadata/sqlite.js';
+import { FilesystemDriver } from '../../../src/storage/filesystem.js';
 import { MemoryDriver } from '../../../src/storage/memory.js';
 import { UploadService } from '../../../src/registry/uploads.js';
 
@@ -87,4 +91,61 @@ test('purge removes idle sessions and staged files without a session, and keeps 
   assert.equal(await driver.uploadSize(idle.id), null);
   assert.equal(await driver.uploadSize('orphan-from-a-crash'), null);
   assert.equal((await service.status('r', active.id)).size, 0);
+});
+
+test('sessions that never staged a byte are purged after the shorter empty max age; begun ones wait for the long one', async () => {
+  const { driver, metadata, service } = setup();
+  const empty = await service.start('r', 'sha256');
+  const begun = await service.start('r', 'sha256');
+  await service.append('r', begun.id, Readable.from([randomBytes(10)]));
+  const inTenMinutes = Date.now() + 10 * 60_000; // an injected clock: nothing waits
+  assert.equal(await service.purgeStale(24 * 3600_000, 5 * 60_000, inTenMinutes), 1);
+  assert.equal(await metadata.getUpload(empty.id), null);
+  assert.equal(await driver.uploadSize(empty.id), null);
+  assert.equal((await service.status('r', begun.id)).size, 10);
+});
+
+test('when the database is full at commit, the bytes already in place are deleted again and the session ends', async () => {
+  const { driver, metadata } = setup();
+  const full = Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+  const failing = new Proxy(metadata, {
+    get(target, key, receiver) {
+      if (key === 'commitBlob') return async () => Promise.reject(full);
+      const value = Reflect.get(target, key, receiver) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const service = new UploadService(driver, failing, log);
+  const data = randomBytes(2000);
+  const digest = sha('sha256', data);
+  await assert.rejects(service.monolithic('r', digest, Readable.from([data])), (err: Error) => err.name === 'StorageFullError');
+  assert.equal(await driver.stat(`blobs/sha256/${digest.hex.slice(0, 2)}/${digest.hex}`), null, 'no orphan bytes');
+  assert.equal(await metadata.getBlob(`sha256:${digest.hex}`), null);
+  assert.equal(await metadata.countUploads(), 0, 'no session left');
+  const staged = [];
+  for await (const u of driver.listUploads()) staged.push(u.id);
+  assert.deepEqual(staged, [], 'nothing staged');
+});
+
+test('a chunk cut off part-way still records what it staged, so the repository usage counts it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'wharf-cut-'));
+  const metadata = new SqliteMetadataStore({ path: ':memory:', synchronous: 'normal' });
+  const service = new UploadService(new FilesystemDriver(dir), metadata, log);
+  try {
+    const { id } = await service.start('r', 'sha256');
+    let sent = 0;
+    const cut = new Readable({
+      read() {
+        if (sent++ < 3) this.push(randomBytes(3000));
+        else setTimeout(() => this.destroy(new Error('client went away')), 20);
+      },
+    });
+    await assert.rejects(service.append('r', id, cut));
+    const staged = (await service.status('r', id)).size;
+    assert.ok(staged > 0, 'some bytes were staged');
+    assert.deepEqual(await metadata.uploadUsage('r'), { sessions: 1, bytes: staged });
+  } finally {
+    await metadata.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
