@@ -6,6 +6,7 @@ import { contentContract } from './conformance/content.js';
 import { gcBlobContract } from './conformance/gc-blobs.js';
 import { gcManifestContract } from './conformance/gc-manifests.js';
 import { outboxContract } from './conformance/outbox.js';
+import { usageContract } from './conformance/usage.js';
 import type { StoreFixture } from './conformance/support.js';
 
 export type { StoreFixture } from './conformance/support.js';
@@ -28,5 +29,6 @@ export function metadataStoreConformance(name: string, create: () => Promise<Sto
     outboxContract(store);
     gcBlobContract(store);
     gcManifestContract(store);
+    usageContract(store);
   });
 }
