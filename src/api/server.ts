@@ -52,7 +52,7 @@ export function createApiServer(
     res.setHeader('X-Request-Id', requestId);
     applySecurityHeaders(res, { tls: (req.socket as TLSSocket).encrypted === true }, registry.config.securityHeaders);
     if (handleCors(req, res, registry.config.cors)) return;
-    if (handleHealth(req, res, health)) return;
+    if (handleHealth(req, res, health, { details: false })) return;
     const reqLog = log.child({ requestId });
     const info: RequestInfo = { requestId, remoteAddr: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}` };
     inFlight++;
