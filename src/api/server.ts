@@ -13,6 +13,8 @@ import type { Registry } from '../registry/registry.js';
 import { openAccess, type AccessController } from './access.js';
 import type { RequestInfo } from './context.js';
 import { Router } from './router.js';
+import { BodyRateGuard } from './body-rate.js';
+import { ConnectionLimiter, effectiveMaxConnections, openFileLimit } from './connection-limits.js';
 import type { TokenHandler } from '../auth/types.js';
 
 export interface ApiServer {
@@ -39,6 +41,7 @@ export function createApiServer(
   const config = registry.config.server;
   let inFlight = 0;
   let drained: (() => void) | null = null;
+  const bodyRate = new BodyRateGuard({ minBytesPerSecond: config.minRequestBodyRate, window: config.requestBodyRateWindow });
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
@@ -54,6 +57,7 @@ export function createApiServer(
     if (handleCors(req, res, registry.config.cors)) return;
     if (handleHealth(req, res, health, { details: false })) return;
     const reqLog = log.child({ requestId });
+    bodyRate.watch(req, res, reqLog);
     const info: RequestInfo = { requestId, remoteAddr: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}` };
     inFlight++;
     res.once('close', () => {
@@ -109,6 +113,12 @@ export function createApiServer(
   } else {
     server = createServer(options, onRequest);
   }
+  const fdLimit = openFileLimit();
+  const maxConnections = effectiveMaxConnections(config.maxConnections, fdLimit);
+  if (maxConnections < config.maxConnections) {
+    log.warn({ configured: config.maxConnections, maxConnections, openFileLimit: fdLimit }, 'server.maxConnections lowered to what the open-file limit allows');
+  }
+  new ConnectionLimiter({ ...config, maxConnections }, log).attach(server);
   // Stalled clients: a socket idle this long in either direction is destroyed.
   server.setTimeout(config.idleTimeout, (socket: Socket) => socket.destroy());
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
@@ -134,6 +144,7 @@ export function createApiServer(
       });
     },
     async close() {
+      bodyRate.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       if (inFlight > 0) {
