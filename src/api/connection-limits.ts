@@ -27,12 +27,19 @@ export function openFileLimit(read: () => string = () => readFileSync('/proc/sel
 }
 
 /**
- * The connection cap the process can honour: a connection may hold a second descriptor (the blob file it reads or
- * writes), and SQLite, logs and the metrics listener need some, so at most half of what is left after a reserve.
+ * The caps the process can honour: a connection may hold a second descriptor (the blob file it reads or writes),
+ * and SQLite, logs and the metrics listener need some, so at most half of what is left after a reserve. A lowered
+ * total lowers the per-address cap in proportion, so one address keeps the same share of the whole.
  */
-export function effectiveMaxConnections(configured: number, fdLimit: number | null): number {
-  if (fdLimit === null) return configured;
-  return Math.min(configured, Math.max(16, Math.floor((fdLimit - 128) / 2)));
+export function effectiveConnectionLimits(
+  configured: { maxConnections: number; maxConnectionsPerAddress: number },
+  fdLimit: number | null,
+): { maxConnections: number; maxConnectionsPerAddress: number } {
+  if (fdLimit === null) return { ...configured };
+  const maxConnections = Math.min(configured.maxConnections, Math.max(16, Math.floor((fdLimit - 128) / 2)));
+  const perAddress = configured.maxConnectionsPerAddress;
+  const scaled = perAddress === 0 ? 0 : Math.max(1, Math.floor((perAddress * maxConnections) / configured.maxConnections));
+  return { maxConnections, maxConnectionsPerAddress: Math.min(perAddress, scaled) };
 }
 
 /** The socket a request arrived on, as 'connection' saw it: for TLS that is the TCP socket under the TLS one. */

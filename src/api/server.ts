@@ -14,7 +14,7 @@ import { openAccess, type AccessController } from './access.js';
 import type { RequestInfo } from './context.js';
 import { Router } from './router.js';
 import { BodyRateGuard } from './body-rate.js';
-import { ConnectionLimiter, effectiveMaxConnections, openFileLimit } from './connection-limits.js';
+import { ConnectionLimiter, effectiveConnectionLimits, openFileLimit } from './connection-limits.js';
 import type { TokenHandler } from '../auth/types.js';
 
 export interface ApiServer {
@@ -114,11 +114,11 @@ export function createApiServer(
     server = createServer(options, onRequest);
   }
   const fdLimit = openFileLimit();
-  const maxConnections = effectiveMaxConnections(config.maxConnections, fdLimit);
-  if (maxConnections < config.maxConnections) {
-    log.warn({ configured: config.maxConnections, maxConnections, openFileLimit: fdLimit }, 'server.maxConnections lowered to what the open-file limit allows');
+  const limits = effectiveConnectionLimits(config, fdLimit);
+  if (limits.maxConnections < config.maxConnections) {
+    log.warn({ configured: config.maxConnections, ...limits, openFileLimit: fdLimit }, 'connection caps lowered to what the open-file limit allows');
   }
-  new ConnectionLimiter({ ...config, maxConnections }, log).attach(server);
+  new ConnectionLimiter({ ...limits, pressureIdleTimeout: config.pressureIdleTimeout }, log).attach(server);
   // Stalled clients: a socket idle this long in either direction is destroyed.
   server.setTimeout(config.idleTimeout, (socket: Socket) => socket.destroy());
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
