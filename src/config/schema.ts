@@ -35,7 +35,7 @@ export const configSchema = section({
       .int()
       .nonnegative()
       .default(1024)
-      .describe('Open connections from one client address at most (0: no cap). Behind a proxy every client has its address: raise it to maxConnections.'),
+      .describe("Open connections from one client address at most (0: no cap). Behind a proxy every client has the proxy's address: raise it to maxConnections."),
     pressureIdleTimeout: duration('5s').describe(
       'Above 80% of maxConnections, a connection with no request in flight for this long is closed (instead of keepAliveTimeout / idleTimeout).',
     ),
