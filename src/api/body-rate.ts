@@ -114,13 +114,17 @@ export class BodyRateGuard {
       'request body arriving too slowly; connection cut',
     );
     const socket = req.socket;
+    const message = `request body arrived slower than ${this.options.minBytesPerSecond} bytes/s over ${this.options.window / 1000} s`;
+    // Destroying the request (not just its socket) is what makes the handler's read fail, so it lets go of its upload
+    // slot, lock and file: once our answer is finished, Node no longer aborts the request when the socket closes.
+    const abort = () => req.destroy(new Error(message));
     if (res.headersSent) {
-      socket.destroy();
+      abort();
       return;
     }
     const error = new RegistryError(
       'UNKNOWN',
-      `request body arrived slower than ${this.options.minBytesPerSecond} bytes/s over ${this.options.window / 1000} s; connection closed`,
+      `${message}; connection closed`,
       { minBytesPerSecond: this.options.minBytesPerSecond, windowSeconds: this.options.window / 1000 },
       { status: 408 },
     );
@@ -128,7 +132,8 @@ export class BodyRateGuard {
       // Lingering close: a FIN after the answer, so the client reads it before the socket goes (closing with its
       // unread bytes pending would send a reset that can discard the answer), then a bound for clients that ignore it.
       socket.end();
-      setTimeout(() => socket.destroy(), lingerMs).unref();
+      socket.once('close', abort);
+      setTimeout(abort, lingerMs).unref();
     });
     sendJson(res, 408, error.toJSON(), { Connection: 'close' });
   }
