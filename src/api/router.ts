@@ -7,6 +7,7 @@ import { isStorageFull } from '../registry/storage-full.js';
 import type { AccessController } from './access.js';
 import { sendJson, type RequestContext, type RequestInfo } from './context.js';
 import { routes, type Operation, type Route } from './routes.js';
+import { UploadSlots, uploadClientKey } from './upload-slots.js';
 
 interface Match {
   readonly route: Route;
@@ -44,12 +45,14 @@ function storageFull(): RegistryError {
 }
 
 export class Router {
-  private uploadsInFlight = 0;
+  private readonly uploadSlots: UploadSlots;
 
   constructor(
     private readonly registry: Registry,
     private readonly access: AccessController,
-  ) {}
+  ) {
+    this.uploadSlots = new UploadSlots(registry.config.registry);
+  }
 
   /** Never rejects: whatever goes wrong, including while answering with an error, ends this request only. */
   async handle(req: IncomingMessage, res: ServerResponse, log: Logger, info: RequestInfo): Promise<void> {
@@ -99,15 +102,16 @@ export class Router {
       await operation.handler(ctx);
       return;
     }
-    if (this.uploadsInFlight >= this.registry.config.registry.maxConcurrentUploads) {
-      throw new RegistryError('TOOMANYREQUESTS', 'too many concurrent uploads; retry later', undefined, { headers: { 'Retry-After': '1' } });
+    const slot = this.uploadSlots.acquire(uploadClientKey(info.principal?.name, req.socket.remoteAddress));
+    if (typeof slot === 'string') {
+      const message = slot === 'client' ? 'too many concurrent uploads from this client; retry later' : 'too many concurrent uploads; retry later';
+      throw new RegistryError('TOOMANYREQUESTS', message, undefined, { headers: { 'Retry-After': '1' } });
     }
-    this.uploadsInFlight++;
     this.registry.metrics.uploadsInProgress.inc();
     try {
       await operation.handler(ctx);
     } finally {
-      this.uploadsInFlight--;
+      slot();
       this.registry.metrics.uploadsInProgress.dec();
     }
   }

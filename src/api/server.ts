@@ -14,6 +14,8 @@ import { openAccess, type AccessController } from './access.js';
 import type { RequestInfo } from './context.js';
 import { Router } from './router.js';
 import { RegistryError } from '../oci/errors.js';
+import { BodyRateGuard } from './body-rate.js';
+import { ConnectionLimiter, effectiveConnectionLimits, openFileLimit } from './connection-limits.js';
 import type { TokenHandler } from '../auth/types.js';
 
 export interface ApiServer {
@@ -40,6 +42,7 @@ export function createApiServer(
   const config = registry.config.server;
   let inFlight = 0;
   let drained: (() => void) | null = null;
+  const bodyRate = new BodyRateGuard({ minBytesPerSecond: config.minRequestBodyRate, window: config.requestBodyRateWindow });
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
@@ -53,8 +56,9 @@ export function createApiServer(
     res.setHeader('X-Request-Id', requestId);
     applySecurityHeaders(res, { tls: (req.socket as TLSSocket).encrypted === true }, registry.config.securityHeaders);
     if (handleCors(req, res, registry.config.cors)) return;
-    if (handleHealth(req, res, health)) return;
+    if (handleHealth(req, res, health, { details: false })) return;
     const reqLog = log.child({ requestId });
+    bodyRate.watch(req, res, reqLog);
     const info: RequestInfo = { requestId, remoteAddr: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}` };
     inFlight++;
     res.once('close', () => {
@@ -110,6 +114,12 @@ export function createApiServer(
   } else {
     server = createServer(options, onRequest);
   }
+  const fdLimit = openFileLimit();
+  const limits = effectiveConnectionLimits(config, fdLimit);
+  if (limits.maxConnections < config.maxConnections) {
+    log.warn({ configured: config.maxConnections, ...limits, openFileLimit: fdLimit }, 'connection caps lowered to what the open-file limit allows');
+  }
+  new ConnectionLimiter({ ...limits, pressureIdleTimeout: config.pressureIdleTimeout }, log).attach(server);
   // Stalled clients: a socket idle this long in either direction is destroyed.
   server.setTimeout(config.idleTimeout, (socket: Socket) => socket.destroy());
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
@@ -140,6 +150,7 @@ export function createApiServer(
       });
     },
     async close() {
+      bodyRate.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       if (inFlight > 0) {

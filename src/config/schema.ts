@@ -27,6 +27,25 @@ export const configSchema = section({
     idleTimeout: duration('2m').describe('A connection that sends or receives nothing for this long is closed (stalled clients).'),
     keepAliveTimeout: duration('65s').describe('How long an idle keep-alive connection stays open between requests.'),
     shutdownTimeout: duration('30s').describe('On SIGTERM, how long requests in flight may take before they are cut.'),
+    maxConnections: positiveInt(4096).describe(
+      'Open connections at most; more are closed at accept. Lowered at start to what the open-file limit allows (half of `ulimit -n` less 128).',
+    ),
+    maxConnectionsPerAddress: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(1024)
+      .describe("Open connections from one client address at most (0: no cap). Behind a proxy every client has the proxy's address: raise it to maxConnections."),
+    pressureIdleTimeout: duration('5s').describe(
+      'Above 80% of maxConnections, a connection with no request in flight for this long is closed (instead of keepAliveTimeout / idleTimeout).',
+    ),
+    minRequestBodyRate: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(1024)
+      .describe('Bytes per second a request body must average over requestBodyRateWindow while Wharf reads it; slower clients are cut (408). 0: off.'),
+    requestBodyRateWindow: duration('30s').describe('Window over which minRequestBodyRate is measured.'),
   }).describe('HTTP listener.'),
   storage: section({
     dataDir: z.string().min(1).default('./data').describe('Directory for all state: blobs (filesystem driver) and the SQLite database.'),
@@ -49,6 +68,9 @@ export const configSchema = section({
     deleteEnabled: z.boolean().default(true).describe('Allow DELETE of manifests, tags and blobs (405 UNSUPPORTED when false).'),
     maxManifestSize: positiveInt(4 * 1024 * 1024).describe('Largest manifest accepted, in bytes (413 beyond).'),
     maxConcurrentUploads: positiveInt(256).describe('Upload requests (POST/PATCH/PUT) served at once; more get 429 TOOMANYREQUESTS.'),
+    maxConcurrentUploadsPerClient: positiveInt(32).describe(
+      'Upload requests one client (its user when authenticated, else its address) may have in flight at once; more get 429 TOOMANYREQUESTS.',
+    ),
     uploadChunkMinLength: z.number().int().nonnegative().default(0).describe('Advertised as OCI-Chunk-Min-Length when > 0.'),
     uploadSessionMaxAge: duration('24h').describe('Upload sessions idle for longer than this are purged, with their staged bytes.'),
     uploadSessionEmptyMaxAge: duration('10m').describe(

@@ -14,7 +14,19 @@ export const webhookEndpointSchema = z
     repositories: z.array(z.string().min(1)).default(['**']),
     format: z.enum(['distribution', 'cloudevents']).default('distribution'),
   })
-  .strict();
+  .strict()
+  .superRefine((endpoint, ctx) => {
+    const url = new URL(endpoint.url);
+    try {
+      decodeURIComponent(url.username + url.password);
+    } catch {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'malformed percent-encoding in the URL credentials' });
+    }
+    if ((url.username || url.password) && Object.keys(endpoint.headers).some((h) => h.toLowerCase() === 'authorization')) {
+      // Two sources of credentials: which one the receiver should see would be a guess.
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'credentials in the URL and an Authorization header: keep one' });
+    }
+  });
 
 export type WebhookEndpoint = z.output<typeof webhookEndpointSchema>;
 
@@ -34,3 +46,17 @@ export const webhooksConfigSchema = z
   })
   .strict()
   .prefault({} as never);
+
+/**
+ * What a delivery sends to: `user:pass@` in the URL (ntfy, Gotify and most hook receivers document it) becomes an
+ * `Authorization: Basic` header, because fetch() refuses URLs with credentials. The URL returned carries no
+ * credentials, so whatever logs or prints it cannot leak the password.
+ */
+export function webhookTarget(endpoint: WebhookEndpoint): { url: string; headers: Record<string, string> } {
+  const url = new URL(endpoint.url);
+  if (!url.username && !url.password) return { url: endpoint.url, headers: endpoint.headers };
+  const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  url.username = '';
+  url.password = '';
+  return { url: url.href, headers: { ...endpoint.headers, Authorization: `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}` } };
+}

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Delivery, MetadataStore } from '../metadata/store.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { WebhookEndpoint } from './config.js';
+import { webhookTarget, type WebhookEndpoint } from './config.js';
 import type { RegistryEvent } from './event.js';
 import { formatEvent } from './formats.js';
 
@@ -70,11 +70,12 @@ export class WebhookDispatcher {
 
   private async deliver(endpoint: WebhookEndpoint, delivery: Delivery): Promise<void> {
     const { contentType, body } = formatEvent(JSON.parse(delivery.payload) as RegistryEvent, endpoint.format);
+    const target = webhookTarget(endpoint);
     let failure: string | null = null;
     try {
-      const res = await fetch(endpoint.url, {
+      const res = await fetch(target.url, {
         method: 'POST',
-        headers: { 'Content-Type': contentType, 'User-Agent': 'wharf-webhooks', ...endpoint.headers },
+        headers: { 'Content-Type': contentType, 'User-Agent': 'wharf-webhooks', ...target.headers },
         body,
         signal: AbortSignal.timeout(endpoint.timeout),
         redirect: 'manual',

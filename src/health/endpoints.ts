@@ -2,8 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson } from '../api/context.js';
 import type { HealthMonitor } from './monitor.js';
 
-/** Answers /healthz and /readyz; returns false for any other path. Never behind auth: orchestrators call them. */
-export function handleHealth(req: IncomingMessage, res: ServerResponse, monitor: HealthMonitor): boolean {
+/**
+ * Answers /healthz and /readyz; returns false for any other path. Never behind auth: orchestrators call them.
+ * Check details (absolute paths, errno text) are for operators only: the public listener passes `details: false`
+ * and answers with the status alone; the metrics listener, which is not public by default, keeps them.
+ */
+export function handleHealth(req: IncomingMessage, res: ServerResponse, monitor: HealthMonitor, options: { details: boolean }): boolean {
   const path = req.url?.split('?')[0];
   if (path === '/healthz') {
     sendJson(res, 200, { status: 'ok' }, { 'Cache-Control': 'no-store' });
@@ -11,7 +15,8 @@ export function handleHealth(req: IncomingMessage, res: ServerResponse, monitor:
   }
   if (path === '/readyz') {
     const { ready, checks } = monitor.readiness();
-    sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'unready', checks }, { 'Cache-Control': 'no-store' });
+    const status = ready ? 'ready' : 'unready';
+    sendJson(res, ready ? 200 : 503, options.details ? { status, checks } : { status }, { 'Cache-Control': 'no-store' });
     return true;
   }
   return false;

@@ -7,7 +7,7 @@ import type { Metrics } from './metrics.js';
 /** The operators' listener: /metrics for Prometheus plus the health endpoints, kept off the public port. */
 export async function startMetricsServer(addr: string, metrics: Metrics, health: HealthMonitor, log: Logger): Promise<{ port: number; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
-    if (handleHealth(req, res, health)) return;
+    if (handleHealth(req, res, health, { details: true })) return;
     if (req.url?.split('?')[0] !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
       return;

@@ -70,17 +70,17 @@ describe('metrics, health and the dashboard', () => {
     assert.equal((await fetch(`${srv.url}/metrics`)).status, 404);
   });
 
-  it('/healthz and /readyz answer on both listeners, with per-check status', async () => {
+  it('/healthz and /readyz answer on both listeners; only the metrics listener shows per-check details', async () => {
     for (const base of [srv.url, srv.metricsUrl]) {
       const live = await fetch(`${base}/healthz`);
       assert.equal(live.status, 200);
-      const ready = await fetch(`${base}/readyz`);
-      assert.equal(ready.status, 200);
-      const body = (await ready.json()) as { status: string; checks: Record<string, { ok: boolean; consecutiveFailures: number }> };
-      assert.equal(body.status, 'ready');
-      assert.deepEqual(Object.keys(body.checks).sort(), ['metadata', 'storage']);
-      assert.ok(body.checks.storage!.ok);
+      assert.equal((await fetch(`${base}/readyz`)).status, 200);
     }
+    assert.deepEqual(await (await fetch(`${srv.url}/readyz`)).json(), { status: 'ready' });
+    const body = (await (await fetch(`${srv.metricsUrl}/readyz`)).json()) as { status: string; checks: Record<string, { ok: boolean; consecutiveFailures: number }> };
+    assert.equal(body.status, 'ready');
+    assert.deepEqual(Object.keys(body.checks).sort(), ['metadata', 'storage']);
+    assert.ok(body.checks.storage!.ok);
   });
 
   it('readiness fails after repeated storage failures and recovers when storage does', async () => {
@@ -93,6 +93,13 @@ describe('metrics, health and the dashboard', () => {
       assert.equal(body.checks.storage!.ok, false);
       assert.ok(body.checks.storage!.consecutiveFailures >= 2);
       assert.ok(body.checks.metadata!.ok);
+      assert.ok(body.checks.storage!.lastError.length > 0, 'operators see why');
+      // The public port says only that it is not ready: no paths or errno text for anyone who can reach it.
+      const pub = await fetch(`${srv.url}/readyz`);
+      assert.equal(pub.status, 503);
+      const text = await pub.text();
+      assert.deepEqual(JSON.parse(text), { status: 'unready' });
+      assert.ok(!text.includes(srv.dataDir), text);
       assert.equal((await fetch(`${srv.url}/healthz`)).status, 200, 'liveness does not depend on storage');
     } finally {
       await rm(root);

@@ -213,3 +213,54 @@ webhooks:
     await receiver.down();
   }
 });
+
+test('a URL with user:pass@ passes `wharf config check` and is delivered with Basic auth; the password is never printed or logged', async () => {
+  const receiver = new Receiver(await freePort());
+  await receiver.up();
+  const password = 'p@ss:w0rd/secret';
+  const yaml = `
+log:
+  level: debug
+webhooks:
+  pollInterval: 50ms
+  endpoints:
+    - name: ntfy
+      url: http://hook-user:${encodeURIComponent(password)}@127.0.0.1:${receiver.port}/hook
+`;
+  const dataDir = await tempDir('webhooks-basic');
+  const configFile = `${dataDir}/webhooks.yaml`;
+  const { writeFile } = await import('node:fs/promises');
+  await writeFile(configFile, yaml);
+  const run = (...args: string[]) => promisify(execFile)(process.execPath, [wharfMain, ...args]);
+  const check = await run('config', 'check', configFile);
+  assert.doesNotMatch(check.stdout + check.stderr, /secret/);
+  const wharf = await startWharf({ dataDir, configYaml: yaml });
+  try {
+    const image = await pushImage(new Client(wharf.url), 'basic/hook', { tag: 'x' });
+    await receiver.waitFor(1);
+    const got = receiver.received[0]!;
+    assert.equal(got.headers.authorization, `Basic ${Buffer.from(`hook-user:${password}`).toString('base64')}`);
+    assert.equal(receiver.events()[0]!.digest, image.digest);
+    const status = await run('webhooks', 'status', '--config', configFile, '--data-dir', dataDir);
+    assert.match(status.stdout, /^ntfy\t0\t0$/m);
+    assert.doesNotMatch(status.stdout + status.stderr, /secret|hook-user/);
+  } finally {
+    await wharf.stop();
+    await receiver.down();
+  }
+  assert.doesNotMatch(wharf.output(), /secret|hook-user/, 'the credentials are not in the server log');
+});
+
+test('`wharf config check` rejects URL credentials next to an Authorization header, without echoing them', async () => {
+  const dir = await tempDir('webhooks-conflict');
+  const file = `${dir}/wharf.yaml`;
+  const { writeFile } = await import('node:fs/promises');
+  await writeFile(file, 'webhooks:\n  endpoints:\n    - name: both\n      url: http://u:topsecret@127.0.0.1:9/hook\n      headers: { Authorization: "Bearer other" }\n');
+  const err = await promisify(execFile)(process.execPath, [wharfMain, 'config', 'check', file]).then(
+    () => assert.fail('config check accepted two sets of credentials'),
+    (e: { code: number; stdout: string; stderr: string }) => e,
+  );
+  assert.notEqual(err.code, 0);
+  assert.match(err.stderr + err.stdout, /webhooks\.endpoints\.0\.url: credentials in the URL and an Authorization header/);
+  assert.doesNotMatch(err.stderr + err.stdout, /topsecret/);
+});
