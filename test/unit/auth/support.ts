@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { authConfigSchema, type AuthConfig, type AuthConfigInput } from '../../../src/auth/config.js';
+import { bcryptVerify } from '../../../src/auth/credentials.js';
 
 /**
  * Lines written by the real Apache htpasswd (apache2-utils 2.4), generated once and pasted here:
@@ -140,5 +141,24 @@ export function manualClock(start = Date.UTC(2030, 0, 1)): { now: () => number; 
     set: (ms) => {
       t = ms;
     },
+  };
+}
+
+/** The real bcrypt check held at a gate until release(), counting its calls and the hashes it was given. */
+export function gatedVerify(): { verify: (password: string, hash: string) => Promise<boolean>; calls: () => number; hashes: string[]; release: () => void } {
+  let calls = 0;
+  const hashes: string[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  return {
+    verify: async (password, hash) => {
+      calls++;
+      hashes.push(hash);
+      await gate;
+      return bcryptVerify(password, hash);
+    },
+    calls: () => calls,
+    hashes,
+    release,
   };
 }
