@@ -56,8 +56,11 @@ function tooMany(reason: 'locked' | 'busy', retryAfterSeconds: number): Registry
   return new RegistryError('TOOMANYREQUESTS', tooManyMessage(reason), undefined, { headers: { 'Retry-After': String(retryAfterSeconds) } });
 }
 
-function locksOf(store: LockoutStore): LoginLocks {
-  return { list: () => store.locks(), unlock: (filter) => store.unlock(filter) };
+function locksOf(store: LockoutStore, now: () => number): LoginLocks {
+  return {
+    list: async () => (await store.locks()).map((l) => ({ ...l, retryAfterSeconds: Math.max(1, Math.ceil((l.lockedUntil - now()) / 1000)) })),
+    unlock: (filter) => store.unlock(filter),
+  };
 }
 
 export class BasicAccessController implements AuthAccessController {
@@ -258,7 +261,7 @@ export async function createAccessController(config: AuthConfig, deps: AuthDeps)
         limiter: new VerificationLimiter(config.verification.maxConcurrent, config.verification.maxQueued),
       });
       const store = deps.lockoutStore ?? new MemoryLockoutStore({ ...config.lockout, ...(deps.now ? { now: deps.now } : {}) });
-      locks = locksOf(store);
+      locks = locksOf(store, deps.now ?? Date.now);
       const guard = new LoginGuard(store, log, observer);
       authenticator = new Authenticator(verifier, guard, policy, new TrustedProxies(config.lockout.trustedProxies), observer);
     }

@@ -58,7 +58,10 @@ export interface LockoutStore {
   /** The reserved check did not fail (it succeeded, or never ran); the `reset` keys forget their failures. */
   release(keys: readonly LockKey[], reset: readonly LockKey[]): Promise<void>;
   locks(): Promise<LockInfo[]>;
-  /** --address: the address and every pair at it; --user: every pair of the user; both: that one pair. */
+  /**
+   * Lifts locks and forgets failures: `address` alone: the address and every pair at it; `user` alone: every pair
+   * of the user; both: that one pair. Returns how many locks were lifted.
+   */
   unlock(filter: UnlockFilter): Promise<number>;
 }
 
@@ -136,18 +139,19 @@ export class MemoryLockoutStore implements LockoutStore {
 
   async unlock(filter: UnlockFilter): Promise<number> {
     const address = filter.address === undefined ? undefined : lockoutAddress(filter.address);
-    let removed = 0;
-    for (const [id, { key }] of this.entries) {
+    const now = this.now();
+    let lifted = 0;
+    for (const [id, { key, lockedUntil }] of this.entries) {
       const matches =
         filter.user === undefined
           ? key.address === address
           : key.user === userKey(filter.user) && (address === undefined || key.address === address);
       if (matches) {
         this.entries.delete(id);
-        removed++;
+        if (lockedUntil > now) lifted++;
       }
     }
-    return removed;
+    return lifted;
   }
 
   private limit(key: LockKey): number {

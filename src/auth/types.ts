@@ -39,7 +39,7 @@ export interface ResourceAccess {
 
 /** Lockout state for the admin API (`/admin/v1/auth/locks`); absent when no users log in with passwords. */
 export interface LoginLocks {
-  list(): Promise<readonly { readonly address: string; readonly user?: string; readonly lockedUntil: number }[]>;
+  list(): Promise<readonly { readonly address: string; readonly user?: string; readonly lockedUntil: number; readonly retryAfterSeconds: number }[]>;
   unlock(filter: { readonly user?: string; readonly address?: string }): Promise<number>;
 }
 

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { VerificationBusy, VerificationLimiter } from '../../../src/auth/limiter.js';
 import { bcryptVerify, CredentialVerifier, StaticUserStore, type PasswordVerify } from '../../../src/auth/credentials.js';
 import { HtpasswdFile } from '../../../src/auth/htpasswd-file.js';
-import { eventually, gatedVerify, hashes, htpasswdText, manualClock, passwords, silentLog, withTempDir } from './support.js';
+import { eventually, HeldVerify, hashes, htpasswdText, manualClock, passwords, silentLog, withTempDir } from './support.js';
 
 /** The real bcrypt check, counting its calls and the hashes it was given. */
 function countingVerify(): { verify: PasswordVerify; calls: () => number; hashes: string[] } {
@@ -121,12 +121,12 @@ test('unknown users still cost one bcrypt check, at the highest cost in the file
 });
 
 test('concurrent checks of the same credentials share one bcrypt run', async () => {
-  const slow = gatedVerify();
+  const slow = new HeldVerify(true);
   const verifier = new CredentialVerifier(new StaticUserStore(htpasswdText('bob')), { ttl: 60_000, verify: slow.verify });
   const all = Promise.all(Array.from({ length: 20 }, () => verifier.verify('bob', passwords.bob)));
   slow.release();
   assert.deepEqual(await all, Array(20).fill(true));
-  assert.equal(slow.calls(), 1);
+  assert.equal(slow.calls, 1);
 });
 
 test('the default check is native bcrypt against the real htpasswd ($2y$) hashes, UTF-8 and colons included; a NUL never matches', async () => {
@@ -138,17 +138,17 @@ test('the default check is native bcrypt against the real htpasswd ($2y$) hashes
 });
 
 test('checks beyond the running and waiting limits are refused at once, without bcrypt; cache hits need no slot', async () => {
-  const slow = gatedVerify();
+  const slow = new HeldVerify(true);
   const limiter = new VerificationLimiter(2, 3);
   const verifier = new CredentialVerifier(new StaticUserStore(htpasswdText('bob')), { ttl: 60_000, verify: slow.verify, limiter });
   const admitted = Array.from({ length: 5 }, (_, i) => verifier.verify('bob', `wrong-${i}`));
   await assert.rejects(verifier.verify('bob', 'one-too-many'), VerificationBusy);
   await assert.rejects(verifier.verify('nobody', 'x'), VerificationBusy, 'unknown users queue for the same slots');
   assert.deepEqual(limiter.load, { running: 2, waiting: 3 });
-  assert.equal(slow.calls(), 2, 'two running, three waiting, the rest never reached bcrypt');
+  assert.equal(slow.calls, 2, 'two running, three waiting, the rest never reached bcrypt');
   slow.release();
   assert.deepEqual(await Promise.all(admitted), Array(5).fill(false));
-  assert.equal(slow.calls(), 5);
+  assert.equal(slow.calls, 5);
   assert.deepEqual(limiter.load, { running: 0, waiting: 0 });
   assert.equal(await verifier.verify('bob', passwords.bob), true);
   // Fill every slot again: the cached success still answers.

@@ -144,21 +144,30 @@ export function manualClock(start = Date.UTC(2030, 0, 1)): { now: () => number; 
   };
 }
 
-/** The real bcrypt check held at a gate until release(), counting its calls and the hashes it was given. */
-export function gatedVerify(): { verify: (password: string, hash: string) => Promise<boolean>; calls: () => number; hashes: string[]; release: () => void } {
-  let calls = 0;
-  const hashes: string[] = [];
-  let release!: () => void;
-  const gate = new Promise<void>((r) => (release = r));
-  return {
-    verify: async (password, hash) => {
-      calls++;
-      hashes.push(hash);
-      await gate;
-      return bcryptVerify(password, hash);
-    },
-    calls: () => calls,
-    hashes,
-    release,
+/** The real bcrypt check, counting its calls and the hashes it was given; hold() makes checks wait until release(). */
+export class HeldVerify {
+  calls = 0;
+  readonly hashes: string[] = [];
+  private gate: Promise<void> | null = null;
+  private open: (() => void) | null = null;
+
+  constructor(held = false) {
+    if (held) this.hold();
+  }
+
+  hold(): void {
+    this.gate = new Promise<void>((r) => (this.open = r));
+  }
+
+  release(): void {
+    this.open?.();
+    this.gate = null;
+  }
+
+  readonly verify = async (password: string, hash: string): Promise<boolean> => {
+    this.calls++;
+    this.hashes.push(hash);
+    if (this.gate) await this.gate;
+    return bcryptVerify(password, hash);
   };
 }
