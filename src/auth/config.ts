@@ -111,8 +111,8 @@ export const authConfigSchema = z
       maxTracked: positiveInt(10_000).describe('Addresses and user/address pairs tracked at once (the least recently seen are forgotten first).'),
     }).describe('Brute-force protection.'),
     verification: section({
-      maxConcurrent: positiveInt(4).describe(
-        'bcrypt password checks run at once (in libuv’s thread pool, beside file I/O); successes remembered by `htpasswd.cacheTtl` need none.',
+      maxConcurrent: positiveInt(2).describe(
+        'bcrypt password checks run at once, each on a core of its own (in libuv’s thread pool, beside file I/O); about half the cores leaves the rest for serving. Successes remembered by `htpasswd.cacheTtl` need no check.',
       ),
       maxQueued: z
         .number()

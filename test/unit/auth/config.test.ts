@@ -16,7 +16,7 @@ test('defaults: auth off, and the documented values', () => {
   assert.equal(c.token.service, 'wharf');
   assert.equal(c.token.issuer, 'wharf');
   assert.deepEqual(c.lockout, { maxFailures: 10, maxAddressFailures: 50, window: 5 * 60_000, duration: 15 * 60_000, trustedProxies: [], maxTracked: 10_000 });
-  assert.deepEqual(c.verification, { maxConcurrent: 4, maxQueued: 32 });
+  assert.deepEqual(c.verification, { maxConcurrent: 2, maxQueued: 32 });
   assert.deepEqual([c.groups, c.anonymous, c.rules, c.admins], [[], [], [], []]);
 });
 
