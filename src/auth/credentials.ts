@@ -80,23 +80,34 @@ export class CredentialVerifier {
     return this.store.maxCost;
   }
 
+  /**
+   * The answer when it needs no new bcrypt run: a remembered success, or the same credentials being checked right
+   * now (a client sending several requests at once). Null when only verify() can tell.
+   */
+  peek(user: string, password: string): Promise<boolean> | null {
+    this.syncVersion();
+    if (!this.store.lookup(user)) return null;
+    const digest = this.digestOf(user, password);
+    if (this.cachedSuccess(user, digest)) {
+      this.options.observer?.cacheLookup(true);
+      return Promise.resolve(true);
+    }
+    return this.inflight.get(`${this.store.version}:${digest.toString('hex')}`) ?? null;
+  }
+
   /** Throws VerificationBusy (without running bcrypt) when the limiter has no room for another check. */
   async verify(user: string, password: string): Promise<boolean> {
     this.syncVersion();
     const version = this.store.version;
     const entry = this.store.lookup(user);
-    const digest = createHmac('sha256', this.key).update(user).update('\0').update(password).digest();
+    const digest = this.digestOf(user, password);
     if (!entry) {
       await this.limiter.run(() => this.verifyPassword(password, this.dummyHash()));
       return false;
     }
-    const hit = this.cache.get(user);
-    if (hit) {
-      if (hit.expires > this.now() && timingSafeEqual(hit.digest, digest)) {
-        this.options.observer?.cacheLookup(true);
-        return true;
-      }
-      if (hit.expires <= this.now()) this.cache.delete(user);
+    if (this.cachedSuccess(user, digest)) {
+      this.options.observer?.cacheLookup(true);
+      return true;
     }
     this.options.observer?.cacheLookup(false);
     // Concurrent requests with the same credentials share one bcrypt run.
@@ -111,6 +122,20 @@ export class CredentialVerifier {
       this.cache.set(user, { digest, expires: this.now() + this.options.ttl });
     }
     return ok;
+  }
+
+  private digestOf(user: string, password: string): Buffer {
+    return createHmac('sha256', this.key).update(user).update('\0').update(password).digest();
+  }
+
+  private cachedSuccess(user: string, digest: Buffer): boolean {
+    const hit = this.cache.get(user);
+    if (!hit) return false;
+    if (hit.expires <= this.now()) {
+      this.cache.delete(user);
+      return false;
+    }
+    return timingSafeEqual(hit.digest, digest);
   }
 
   /** Forgets every cached success (the user list changed). */

@@ -53,6 +53,8 @@ export interface UnlockFilter {
 export interface LockoutStore {
   /** Atomically: unless a key is locked or its failures plus checks in flight reach its limit, counts one check in flight on every key. */
   reserve(keys: readonly LockKey[]): Promise<Reservation>;
+  /** ms until the last of the keys' lockouts ends; 0 when none is locked (whatever their counts). */
+  lockedFor(keys: readonly LockKey[]): Promise<number>;
   /** The reserved check failed: it becomes a failure. Returns the lockouts this started. */
   fail(keys: readonly LockKey[]): Promise<LockInfo[]>;
   /** The reserved check did not fail (it succeeded, or never ran); the `reset` keys forget their failures. */
@@ -103,6 +105,11 @@ export class MemoryLockoutStore implements LockoutStore {
     if (refusedFor > 0) return { ok: false, retryAfterMs: refusedFor };
     for (const key of keys) this.touch(key).pending++;
     return { ok: true };
+  }
+
+  async lockedFor(keys: readonly LockKey[]): Promise<number> {
+    const now = this.now();
+    return Math.max(0, ...keys.map((k) => (this.current(k, now)?.lockedUntil ?? 0) - now));
   }
 
   async fail(keys: readonly LockKey[]): Promise<LockInfo[]> {
@@ -190,6 +197,8 @@ export function userKey(user: string): string {
 
 export type LoginCheck = { readonly locked: false } | { readonly locked: true; readonly retryAfterSeconds: number };
 
+const refusal = (ms: number): LoginCheck => ({ locked: true, retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) });
+
 /** The store and the security log, around one login: begin() before verifying, then exactly one of the others. */
 export class LoginGuard {
   constructor(
@@ -206,7 +215,18 @@ export class LoginGuard {
   /** Reserves the check; locked when the address or the pair is locked out or its checks are used up. */
   async begin(address: string, user: string): Promise<LoginCheck> {
     const r = await this.store.reserve(this.keys(address, user));
-    return r.ok ? { locked: false } : { locked: true, retryAfterSeconds: Math.max(1, Math.ceil(r.retryAfterMs / 1000)) };
+    return r.ok ? { locked: false } : refusal(r.retryAfterMs);
+  }
+
+  /** For an answer that needs no check of its own (remembered, or the same one in flight): only a lockout refuses it. */
+  async check(address: string, user: string): Promise<LoginCheck> {
+    const ms = await this.store.lockedFor(this.keys(address, user));
+    return ms > 0 ? refusal(ms) : { locked: false };
+  }
+
+  /** A success that took no reservation: the pair's failures are forgotten. */
+  async forgive(address: string, user: string): Promise<void> {
+    await this.store.release([], [this.keys(address, user)[1]]);
   }
 
   async failure(address: string, name: string): Promise<void> {

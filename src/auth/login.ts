@@ -64,6 +64,26 @@ export class Authenticator {
    */
   async login(req: IncomingMessage, user: string, password: string): Promise<LoginResult> {
     const address = this.address(req);
+    // Not a new guess (a remembered success, or the same credentials already being checked): no reservation, so a
+    // client's parallel requests never use up its own checks; a failure is counted once, by the check in flight.
+    const known = this.verifier.peek(user, password);
+    if (known) {
+      const check = await this.guard.check(address, user);
+      if (check.locked) {
+        this.observer.failure('locked_out');
+        return { ok: false, reason: 'locked', retryAfterSeconds: check.retryAfterSeconds };
+      }
+      let ok: boolean;
+      try {
+        ok = await known;
+      } catch (err) {
+        if (!(err instanceof VerificationBusy)) throw err;
+        return { ok: false, reason: 'busy', retryAfterSeconds: 1 };
+      }
+      if (!ok) return { ok: false, reason: 'invalid' };
+      await this.guard.forgive(address, user);
+      return { ok: true, principal: this.policy.principal(user) };
+    }
     const check = await this.guard.begin(address, user);
     if (check.locked) {
       this.observer.failure('locked_out');

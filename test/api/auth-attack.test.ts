@@ -27,7 +27,7 @@ interface Reply {
 }
 
 /** One request on its own socket, optionally from another loopback address (every 127.x is local). */
-function send(base: string, path: string, opts: { method?: string; headers?: Record<string, string>; from?: string } = {}): Promise<Reply> {
+function send(base: string, path: string, opts: { method?: string; headers?: Record<string, string>; from?: string; sent?: () => void } = {}): Promise<Reply> {
   const u = new URL(base);
   return new Promise((resolve, reject) => {
     const req = request(
@@ -41,8 +41,23 @@ function send(base: string, path: string, opts: { method?: string; headers?: Rec
       },
     );
     req.on('error', reject);
+    if (opts.sent) req.on('finish', opts.sent);
     req.end();
   });
+}
+
+/**
+ * Sends `n` requests and resolves (with their answers pending) once the server has read them all: each was written
+ * out, and a later request on a new connection came back, which the server reads only after the earlier ones.
+ */
+async function inServer(base: string, n: number, make: (i: number, sent: () => void) => Promise<Reply>): Promise<Promise<Reply>[]> {
+  let written = 0;
+  let allWritten!: () => void;
+  const done = new Promise<void>((r) => (allWritten = r));
+  const replies = Array.from({ length: n }, (_, i) => make(i, () => ++written === n && allWritten()));
+  await done;
+  await send(base, '/healthz', { from: '127.0.0.6' });
+  return replies;
 }
 
 function errorCode(r: Reply): string | undefined {
@@ -76,7 +91,7 @@ interface World {
   readonly verify: HeldVerify;
   readonly clock: ReturnType<typeof manualClock>;
   /** One login as `user` (basic: GET /v2/; token: GET /auth/token), optionally via a proxy header or another address. */
-  login(user: string, password: string, opts?: { from?: string; forwardedFor?: string }): Promise<Reply>;
+  login(user: string, password: string, opts?: { from?: string; forwardedFor?: string; sent?: () => void }): Promise<Reply>;
   admin(method: string, path: string): Promise<Reply>;
 }
 
@@ -112,11 +127,11 @@ async function startWorld(mode: Mode, auth: Record<string, unknown> = {}): Promi
     },
     { now: clock.now, verifyPassword: verify.verify },
   );
-  const login = (user: string, password: string, opts: { from?: string; forwardedFor?: string } = {}) => {
+  const login = (user: string, password: string, opts: { from?: string; forwardedFor?: string; sent?: () => void } = {}) => {
     const headers: Record<string, string> = { Authorization: basicAuthorization(user, password) };
     if (opts.forwardedFor !== undefined) headers['X-Forwarded-For'] = opts.forwardedFor;
     const path = mode === 'basic' ? '/v2/' : `/auth/token?service=${SERVICE}&scope=${encodeURIComponent(repoScope('team/app', ['pull']))}`;
-    return send(srv.url, path, { headers, ...(opts.from ? { from: opts.from } : {}) });
+    return send(srv.url, path, { headers, ...(opts.from ? { from: opts.from } : {}), ...(opts.sent ? { sent: opts.sent } : {}) });
   };
   const admin = async (method: string, path: string): Promise<Reply> => {
     let authorization = basicAuthorization('admin', PASSWORDS.admin);
@@ -189,6 +204,21 @@ for (const mode of ['basic', 'token'] as const) {
         assert.equal(w.verify.calls, 10);
         w.clock.advance(15 * minute);
         assert.equal((await w.login('alice', PASSWORDS.alice)).status, 200, 'over after the duration (injected clock)');
+      } finally {
+        w.verify.release();
+        await w.srv.close();
+      }
+    });
+
+    it('a client’s 30 parallel first requests with the right password are one check, and none is refused', async () => {
+      const w = await startWorld(mode, { lockout: { maxFailures: 10 } });
+      try {
+        w.verify.hold();
+        const parallel = await inServer(w.srv.url, 30, (_, sent) => w.login('alice', PASSWORDS.alice, { sent }));
+        assert.equal(w.verify.calls, 1, 'all thirty wait on one check');
+        w.verify.release();
+        assert.deepEqual((await Promise.all(parallel)).map((r) => r.status), Array(30).fill(200));
+        assert.equal(w.verify.calls, 1);
       } finally {
         w.verify.release();
         await w.srv.close();
