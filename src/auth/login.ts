@@ -67,43 +67,26 @@ export class Authenticator {
     // Not a new guess (a remembered success, or the same credentials already being checked): no reservation, so a
     // client's parallel requests never use up its own checks; a failure is counted once, by the check in flight.
     const known = this.verifier.peek(user, password);
-    if (known) {
-      const check = await this.guard.check(address, user);
-      if (check.locked) {
-        this.observer.failure('locked_out');
-        return { ok: false, reason: 'locked', retryAfterSeconds: check.retryAfterSeconds };
-      }
-      let ok: boolean;
-      try {
-        ok = await known;
-      } catch (err) {
-        if (!(err instanceof VerificationBusy)) throw err;
-        return { ok: false, reason: 'busy', retryAfterSeconds: 1 };
-      }
-      if (!ok) return { ok: false, reason: 'invalid' };
-      await this.guard.forgive(address, user);
-      return { ok: true, principal: this.policy.principal(user) };
-    }
-    const check = await this.guard.begin(address, user);
+    const check = known ? await this.guard.check(address, user) : await this.guard.begin(address, user);
     if (check.locked) {
       this.observer.failure('locked_out');
       return { ok: false, reason: 'locked', retryAfterSeconds: check.retryAfterSeconds };
     }
     let ok: boolean;
     try {
-      ok = await this.verifier.verify(user, password);
+      ok = await (known ?? this.verifier.verify(user, password));
     } catch (err) {
-      await this.guard.abandon(address, user);
+      if (!known) await this.guard.abandon(address, user);
       if (!(err instanceof VerificationBusy)) throw err;
       this.observer.failure('busy');
       return { ok: false, reason: 'busy', retryAfterSeconds: 1 };
     }
     if (!ok) {
       this.observer.failure('bad_credentials');
-      await this.guard.failure(address, user);
+      if (!known) await this.guard.failure(address, user);
       return { ok: false, reason: 'invalid' };
     }
-    await this.guard.success(address, user);
+    await (known ? this.guard.forgive(address, user) : this.guard.success(address, user));
     return { ok: true, principal: this.policy.principal(user) };
   }
 }
