@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { clientAddress, lockoutAddress, TrustedProxies } from '../../../src/auth/client-address.js';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createAccessController } from '../../../src/auth/controller.js';
 import { LoginGuard, MemoryLockoutStore, type LockKey } from '../../../src/auth/lockout.js';
-import { captureLog, fakeRequest, manualClock } from './support.js';
+import { RegistryError } from '../../../src/oci/errors.js';
+import { authConfig, basic, captureLog, fakeRequest, HeldVerify, htpasswdText, manualClock, passwords, withTempDir } from './support.js';
 
 const minute = 60_000;
 const options = { maxFailures: 10, maxAddressFailures: 30, window: 5 * minute, duration: 15 * minute, maxTracked: 1000 };
@@ -118,4 +122,29 @@ test('the guard logs failures and lockouts with user and address, never the pass
   await guard.begin('192.0.2.1', huge);
   await guard.failure('192.0.2.1', huge);
   assert.ok(captured.text().length < 3000, 'the log holds no 10 kB names');
+});
+
+test('a remembered success is still refused while its user is locked at that address, and accepted elsewhere', async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, 'htpasswd');
+    await writeFile(path, htpasswdText('alice'));
+    const clock = manualClock();
+    const verify = new HeldVerify();
+    const service = await createAccessController(
+      authConfig({ mode: 'basic', htpasswd: { path }, rules: [{ users: ['*'], repositories: ['**'], actions: ['pull'] }], lockout: { maxFailures: 3 } }),
+      { log: captureLog().log, dataDir: dir, now: clock.now, verifyPassword: verify.verify, htpasswdPollInterval: 0 },
+    );
+    try {
+      const pull = { repository: 'a/b', action: 'pull' } as const;
+      const as = (password: string, address: string) => service.access.authorize(fakeRequest(basic('alice', password), address), pull);
+      assert.equal((await as(passwords.alice, '203.0.113.1')).name, 'alice');
+      for (let i = 0; i < 3; i++) await assert.rejects(as(`guess-${i}`, '203.0.113.1'), (e: unknown) => e instanceof RegistryError && e.status === 401);
+      const calls = verify.calls;
+      await assert.rejects(as(passwords.alice, '203.0.113.1'), (e: unknown) => e instanceof RegistryError && e.status === 429);
+      assert.equal((await as(passwords.alice, '203.0.113.2')).name, 'alice');
+      assert.equal(verify.calls, calls, 'both answered from the cache');
+    } finally {
+      await service.close();
+    }
+  });
 });
