@@ -1,6 +1,6 @@
 import type { Action } from './access.js';
 import type { Handler } from './context.js';
-import { deleteRepository, getRepositoryUsage, listRepositoryUsage } from './handlers/admin.js';
+import { deleteLoginLocks, deleteRepository, getRepositoryUsage, listLoginLocks, listRepositoryUsage } from './handlers/admin.js';
 import { getBase } from './handlers/base.js';
 import { deleteBlob, getBlob } from './handlers/blobs.js';
 import { listCatalog } from './handlers/catalog.js';
@@ -65,6 +65,11 @@ export const routes: readonly Route[] = [
       HEAD: { handler: getBlob, action: 'pull' },
       DELETE: { handler: deleteBlob, action: 'delete', deletes: true },
     },
+  },
+  {
+    name: 'admin-auth-locks',
+    pattern: /^\/admin\/v1\/auth\/locks$/,
+    methods: { GET: { handler: listLoginLocks, action: 'admin' }, DELETE: { handler: deleteLoginLocks, action: 'admin' } },
   },
   { name: 'admin-repositories', pattern: /^\/admin\/v1\/repositories$/, methods: { GET: { handler: listRepositoryUsage, action: 'admin' } } },
   {

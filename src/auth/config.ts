@@ -2,6 +2,7 @@
 // each caller may do (groups, rules, admins, anonymous access). The lead mounts it as `auth: authConfigSchema`.
 import { z } from 'zod';
 import { duration, positiveInt, section } from '../config/fields.js';
+import { parseProxyEntry } from './client-address.js';
 
 export const authActions = ['pull', 'push', 'delete'] as const;
 
@@ -86,15 +87,40 @@ export const authConfigSchema = z
     admins: z.array(name).default([]).describe('Users who may do everything, including the full catalog.'),
     adminGroups: z.array(name).default([]).describe('Groups whose members are admins.'),
     lockout: section({
-      maxFailures: positiveInt(10).describe('Failed logins from one address, or for one user, within `window` that lock it out.'),
+      maxFailures: positiveInt(10).describe(
+        'Failed logins for one user from one client address within `window` that lock that pair out; the user can still log in from elsewhere. At most this many passwords are checked per pair and window, however many arrive at once.',
+      ),
+      maxAddressFailures: positiveInt(50).describe(
+        'Failed logins from one client address (an IPv6 client: its /64), whichever users they name, within `window` that lock the address out.',
+      ),
       window: duration('5m').describe('Window in which failed logins are counted.'),
-      duration: duration('15m').describe('How long a lockout lasts (429 TOOMANYREQUESTS with Retry-After).'),
+      duration: duration('15m').describe('How long a lockout lasts (429 TOOMANYREQUESTS with Retry-After); `wharf auth unlock` ends one early.'),
+      trustedProxies: z
+        .array(z.string().refine((e) => parseProxyEntry(e) !== null, { message: 'expected an IP address or CIDR such as 10.0.0.0/8' }))
+        .default([])
+        .describe(
+          'Addresses or CIDRs of reverse proxies in front of Wharf. A request from one of them is counted against the right-most X-Forwarded-For entry that is not a trusted proxy; entries left of it are ignored (clients can write anything there). Empty: the socket address.',
+        ),
       trustForwardedFor: z
         .boolean()
-        .default(false)
-        .describe('Take the client address from the last X-Forwarded-For entry (set when Wharf sits behind one reverse proxy).'),
-      maxTracked: positiveInt(10_000).describe('Addresses and users tracked at once (the least recently seen are forgotten first).'),
+        .optional()
+        .refine((v) => v !== true, {
+          message: 'was replaced by auth.lockout.trustedProxies: list the addresses or CIDRs of your reverse proxies there (e.g. [127.0.0.1])',
+        })
+        .describe('Removed; `true` is an error (list the proxies in `trustedProxies`), `false` is the default and ignored.'),
+      maxTracked: positiveInt(10_000).describe('Addresses and user/address pairs tracked at once (the least recently seen are forgotten first).'),
     }).describe('Brute-force protection.'),
+    verification: section({
+      maxConcurrent: positiveInt(2).describe(
+        'bcrypt password checks run at once, each on a core of its own (in libuv’s thread pool, beside file I/O); about half the cores leaves the rest for serving. Successes remembered by `htpasswd.cacheTtl` need no check.',
+      ),
+      maxQueued: z
+        .number()
+        .int()
+        .min(0)
+        .default(32)
+        .describe('Checks that may wait for a free slot; beyond that a login is answered 429 TOOMANYREQUESTS (Retry-After: 1) at once, without bcrypt.'),
+    }).describe('Bounds on password-checking work.'),
   })
   .strict()
   .superRefine((auth, ctx) => {

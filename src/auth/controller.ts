@@ -11,10 +11,12 @@ import { RegistryError } from '../oci/errors.js';
 import type { AuthConfig } from './config.js';
 import { CredentialVerifier, type PasswordVerify } from './credentials.js';
 import { HtpasswdFile } from './htpasswd-file.js';
-import { LoginGuard } from './lockout.js';
+import { TrustedProxies } from './client-address.js';
+import { VerificationLimiter } from './limiter.js';
+import { LoginGuard, MemoryLockoutStore, type LockoutStore } from './lockout.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { silentObserver, type AuthObserver } from './types.js';
-import { Authenticator, parseAuthorization } from './login.js';
+import { Authenticator, parseAuthorization, tooManyMessage } from './login.js';
 import { Policy } from './policy.js';
 import { basicChallenge, bearerChallenge, challengeScope } from './scope.js';
 import { createTokenHandler } from './token-endpoint.js';
@@ -29,7 +31,7 @@ import {
   type TrustedIssuer,
   type VerifiedToken,
 } from './tokens.js';
-import type { AccessRequest, Action, AuthAccessController, AuthPrincipal, Principal, ResourceAccess, TokenHandler } from './types.js';
+import type { AccessRequest, Action, AuthAccessController, AuthPrincipal, LoginLocks, Principal, ResourceAccess, TokenHandler } from './types.js';
 
 const anonymousPrincipal: AuthPrincipal = Object.freeze({ name: null, groups: Object.freeze([]) as readonly string[], admin: false });
 
@@ -50,8 +52,15 @@ function accessDetail(access: AccessRequest): unknown {
   return [{ Type: 'repository', Name: access.repository, Action: access.action }];
 }
 
-function locked(retryAfterSeconds: number): RegistryError {
-  return new RegistryError('TOOMANYREQUESTS', 'too many failed logins; try again later', undefined, { headers: { 'Retry-After': String(retryAfterSeconds) } });
+function tooMany(reason: 'locked' | 'busy', retryAfterSeconds: number): RegistryError {
+  return new RegistryError('TOOMANYREQUESTS', tooManyMessage(reason), undefined, { headers: { 'Retry-After': String(retryAfterSeconds) } });
+}
+
+function locksOf(store: LockoutStore, now: () => number): LoginLocks {
+  return {
+    list: async () => (await store.locks()).map((l) => ({ ...l, retryAfterSeconds: Math.max(1, Math.ceil((l.lockedUntil - now()) / 1000)) })),
+    unlock: (filter) => store.unlock(filter),
+  };
 }
 
 export class BasicAccessController implements AuthAccessController {
@@ -61,6 +70,7 @@ export class BasicAccessController implements AuthAccessController {
     private readonly authenticator: Authenticator,
     private readonly policy: Policy,
     realm: string,
+    readonly locks?: LoginLocks,
   ) {
     this.challenge = { 'WWW-Authenticate': basicChallenge(realm) };
   }
@@ -72,7 +82,7 @@ export class BasicAccessController implements AuthAccessController {
     if (auth?.scheme === 'basic') {
       const result = await this.authenticator.login(req, auth.user, auth.password);
       if (!result.ok) {
-        if (result.reason === 'locked') throw locked(result.retryAfterSeconds);
+        if (result.reason !== 'invalid') throw tooMany(result.reason, result.retryAfterSeconds);
         throw this.unauthorized('invalid username or password', access);
       }
       principal = result.principal;
@@ -123,6 +133,7 @@ export class TokenAccessController implements AuthAccessController {
     private readonly log: Logger,
     /** Wharf's own issuer, whose grants follow this policy exactly; null when only external tokens are trusted. */
     private readonly ownIssuer: string | null,
+    readonly locks?: LoginLocks,
   ) {}
 
   async authorize(req: IncomingMessage, access: AccessRequest): Promise<AuthPrincipal> {
@@ -192,6 +203,8 @@ export interface AuthDeps {
   /** For tests: the clock, and the bcrypt check (to count calls). */
   readonly now?: () => number;
   readonly verifyPassword?: PasswordVerify;
+  /** Where lockout counts live; default: this process's memory. */
+  readonly lockoutStore?: LockoutStore;
   /** For tests: how often the htpasswd file is stat'ed besides fs.watch (ms; default 2000). */
   readonly htpasswdPollInterval?: number;
 }
@@ -234,6 +247,7 @@ export async function createAccessController(config: AuthConfig, deps: AuthDeps)
   try {
     let authenticator: Authenticator | null = null;
     let verifier: CredentialVerifier | null = null;
+    let locks: LoginLocks | undefined;
     let users: HtpasswdFile | undefined;
     if (config.htpasswd.path !== undefined) {
       users = await HtpasswdFile.open(config.htpasswd.path, log, deps.htpasswdPollInterval === undefined ? {} : { pollInterval: deps.htpasswdPollInterval });
@@ -244,15 +258,18 @@ export async function createAccessController(config: AuthConfig, deps: AuthDeps)
         ...(deps.verifyPassword ? { verify: deps.verifyPassword } : {}),
         ...(deps.now ? { now: deps.now } : {}),
         observer,
+        limiter: new VerificationLimiter(config.verification.maxConcurrent, config.verification.maxQueued),
       });
-      const guard = new LoginGuard({ ...config.lockout, ...(deps.now ? { now: deps.now } : {}) }, log, observer);
-      authenticator = new Authenticator(verifier, guard, policy, config.lockout.trustForwardedFor, observer);
+      const store = deps.lockoutStore ?? new MemoryLockoutStore({ ...config.lockout, ...(deps.now ? { now: deps.now } : {}) });
+      locks = locksOf(store, deps.now ?? Date.now);
+      const guard = new LoginGuard(store, log, observer);
+      authenticator = new Authenticator(verifier, guard, policy, new TrustedProxies(config.lockout.trustedProxies), observer);
     }
 
     if (config.mode === 'basic') {
       if (!authenticator) throw new Error('auth.mode basic needs auth.htpasswd.path');
       log.info({ mode: 'basic', users: users?.size }, 'authentication on');
-      return { access: new BasicAccessController(authenticator, policy, config.realm), users: users!, close };
+      return { access: new BasicAccessController(authenticator, policy, config.realm, locks), users: users!, close };
     }
 
     const token = config.token;
@@ -276,7 +293,7 @@ export async function createAccessController(config: AuthConfig, deps: AuthDeps)
     const verifierOfTokens = new TokenVerifier(trusted, deps.now ? { now: deps.now } : {});
     log.info({ mode: 'token', realm: token.realm, service: token.service, issuers: trusted.map((t) => t.issuer), users: users?.size }, 'authentication on');
     return {
-      access: new TokenAccessController(verifierOfTokens, policy, token.realm, token.service, log, token.issue ? token.issuer : null),
+      access: new TokenAccessController(verifierOfTokens, policy, token.realm, token.service, log, token.issue ? token.issuer : null, locks),
       ...(tokenHandler ? { tokenHandler } : {}),
       ...(users ? { users } : {}),
       close,

@@ -14,7 +14,8 @@ export interface UserStore {
   lookup(user: string): HtpasswdEntry | undefined;
   /** Changes whenever the contents change; caches keyed on the contents compare it. */
   readonly version: number;
-  readonly typicalCost: number;
+  /** Highest bcrypt cost among the users (the dummy hash for unknown users uses it). */
+  readonly maxCost: number;
 }
 
 export interface HtpasswdFileOptions {
@@ -92,8 +93,8 @@ export class HtpasswdFile implements UserStore {
     return this.currentVersion;
   }
 
-  get typicalCost(): number {
-    return this.parsed.typicalCost;
+  get maxCost(): number {
+    return this.parsed.maxCost;
   }
 
   get size(): number {

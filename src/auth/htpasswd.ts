@@ -1,6 +1,6 @@
 // htpasswd files as Apache's `htpasswd -B` writes them: one `user:hash` per line, blank lines and `#` comments
 // allowed. Only bcrypt hashes are accepted; every other kind Apache knows is refused by name.
-import bcrypt from 'bcryptjs';
+import bcrypt from 'bcrypt';
 
 export interface HtpasswdEntry {
   readonly user: string;
@@ -13,8 +13,11 @@ export interface ParsedHtpasswd {
   readonly users: ReadonlyMap<string, HtpasswdEntry>;
   /** Problems that do not stop the file from loading (a user listed twice: the first line wins, as in Apache). */
   readonly warnings: readonly string[];
-  /** The bcrypt cost most entries use; unknown users are checked against a dummy hash of this cost. */
-  readonly typicalCost: number;
+  /**
+   * The highest bcrypt cost in the file; unknown users are checked against a dummy hash of this cost, so a login for
+   * a name that does not exist never answers faster than one for the most expensive user that does.
+   */
+  readonly maxCost: number;
 }
 
 export class HtpasswdError extends Error {
@@ -99,8 +102,7 @@ export function parseHtpasswd(text: string, source: string): ParsedHtpasswd {
     costs.push(bcryptCost(hash));
   });
   if (problems.length > 0) throw new HtpasswdError(source, problems);
-  costs.sort((a, b) => a - b);
-  return { users, warnings, typicalCost: costs.length > 0 ? costs[Math.floor(costs.length / 2)]! : 10 };
+  return { users, warnings, maxCost: costs.length > 0 ? Math.max(...costs) : 10 };
 }
 
 /** Longest password bcrypt looks at; longer ones would be silently truncated, so they are refused. */
@@ -113,7 +115,7 @@ export function checkPassword(password: string): string | null {
   return null;
 }
 
-/** A bcrypt hash as `htpasswd -B` writes it ($2y$; bcryptjs writes the equivalent $2b$). */
+/** A bcrypt hash as `htpasswd -B` writes it ($2y$; the bcrypt package writes the equivalent $2b$). */
 export async function hashPassword(password: string, cost = 10): Promise<string> {
   const problem = checkPassword(password);
   if (problem) throw new Error(problem);

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { errorStatus, type ErrorCode } from '../oci/errors.js';
 import { isValidName } from '../oci/names.js';
 import type { CredentialVerifier } from './credentials.js';
-import { parseAuthorization, type Authenticator } from './login.js';
+import { parseAuthorization, tooManyMessage, type Authenticator } from './login.js';
 import type { Policy } from './policy.js';
 import { basicChallenge, formatScope, parseScopes, ScopeError } from './scope.js';
 import { passwordBinding, TokenError, type IssuedToken, type TokenIssuer } from './tokens.js';
@@ -92,8 +92,8 @@ export function createTokenHandler(deps: TokenEndpointDeps): TokenHandler {
   const loginOrThrow = async (req: IncomingMessage, user: string, password: string): Promise<AuthPrincipal> => {
     const result = await authenticator.login(req, user, password);
     if (result.ok) return result.principal;
-    if (result.reason === 'locked') {
-      throw new EndpointError(errorStatus.TOOMANYREQUESTS, 'TOOMANYREQUESTS', 'temporarily_unavailable', 'too many failed logins; try again later', {
+    if (result.reason !== 'invalid') {
+      throw new EndpointError(errorStatus.TOOMANYREQUESTS, 'TOOMANYREQUESTS', 'temporarily_unavailable', tooManyMessage(result.reason), {
         'Retry-After': String(result.retryAfterSeconds),
       });
     }

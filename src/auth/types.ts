@@ -24,6 +24,7 @@ export interface AuthAccessController extends AccessController {
    * and checks the source repository of a cross-repository mount (pull). Cheap and synchronous.
    */
   allowed(principal: Principal, repository: string, action: Action): boolean;
+  readonly locks?: LoginLocks;
 }
 
 /** The token endpoint (GET with Basic or anonymous, POST OAuth2 form); the lead mounts it at /auth/token. */
@@ -36,9 +37,16 @@ export interface ResourceAccess {
   readonly actions: readonly string[];
 }
 
+/** Lockout state for the admin API (`/admin/v1/auth/locks`); absent when no users log in with passwords. */
+export interface LoginLocks {
+  list(): Promise<readonly { readonly address: string; readonly user?: string; readonly lockedUntil: number; readonly retryAfterSeconds: number }[]>;
+  unlock(filter: { readonly user?: string; readonly address?: string }): Promise<number>;
+}
+
 /** What auth reports to metrics: failed logins by reason, lockouts, credential-cache lookups. */
 export interface AuthObserver {
-  failure(reason: 'bad_credentials' | 'locked_out'): void;
+  /** busy: refused unchecked because the server-wide verification limit was reached. */
+  failure(reason: 'bad_credentials' | 'locked_out' | 'busy'): void;
   lockout(): void;
   cacheLookup(hit: boolean): void;
 }

@@ -3,6 +3,7 @@
 process.env.UV_THREADPOOL_SIZE ??= '16';
 
 import { ConfigError } from '../config/load.js';
+import { authCommand, authUsage } from './commands/auth.js';
 import { configCommand, configUsage } from './commands/config.js';
 import { backupCommand, backupUsage } from './commands/backup.js';
 import { fsckCommand, fsckUsage } from './commands/fsck.js';
@@ -27,6 +28,7 @@ const commands: Record<string, Command> = {
   restore: restoreCommand,
   import: importCommand,
   user: userCommand,
+  auth: authCommand,
   repo: repoCommand,
 };
 
@@ -37,6 +39,7 @@ Usage:
                                  Serve the registry (defaults: 0.0.0.0:5000, ./data, no config file needed)
   ${configUsage}
   ${userUsage}
+  ${authUsage}
   ${repoUsage}
   ${gcUsage}
   ${fsckUsage}

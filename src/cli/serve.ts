@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { createApiServer } from '../api/server.js';
-import { createAccessController } from '../auth/controller.js';
+import { createAccessController, type AuthDeps } from '../auth/controller.js';
 import type { Config } from '../config/schema.js';
 import { WebhookDispatcher } from '../events/dispatcher.js';
 import { HealthMonitor, metadataCheck, storageCheck } from '../health/monitor.js';
@@ -23,7 +23,7 @@ export interface RunningServer {
 }
 
 /** Opens storage, starts the background workers, listens; stop() shuts down in reverse order. */
-export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+export async function startServer(config: Config, log: Logger, testAuth: Pick<AuthDeps, 'now' | 'verifyPassword'> = {}): Promise<RunningServer> {
   const registry = openRegistry(config, log);
   const stops: (() => Promise<void>)[] = [() => registry.close()];
   let metricsPort = 0;
@@ -31,7 +31,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     for (const stop of stops.reverse()) await stop();
   };
   try {
-    const auth = await createAccessController(config.auth, { log, dataDir: config.storage.dataDir, metrics: registry.metrics });
+    const auth = await createAccessController(config.auth, { ...testAuth, log, dataDir: config.storage.dataDir, metrics: registry.metrics });
     stops.push(() => auth.close());
     const health = new HealthMonitor(
       { storage: storageCheck(registry.driver), metadata: metadataCheck(registry.metadata) },

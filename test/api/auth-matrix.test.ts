@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { manualClock } from '../unit/auth/support.js';
 import {
   AuthClient,
   CATALOG_SCOPE,
@@ -80,9 +81,10 @@ const PASSWORDS: Readonly<Record<User, string>> = Object.fromEntries(USERS.map((
 type Mode = 'basic' | 'token';
 interface Lockout {
   readonly maxFailures: number;
+  readonly maxAddressFailures: number;
   readonly window: string;
   readonly duration: string;
-  readonly trustForwardedFor: boolean;
+  readonly trustedProxies: readonly string[];
 }
 
 function authConfig(mode: Mode, htpasswd: string, lockout: Lockout) {
@@ -109,7 +111,7 @@ let htpasswdPath = '';
 
 before(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'wharf-auth-matrix-'));
-  // writer's hash carries the $2y$ prefix the real `htpasswd -B` writes; the others bcryptjs' $2b$.
+  // writer's hash carries the $2y$ prefix the real `htpasswd -B` writes; the others the equivalent $2b$.
   htpasswdPath = await writeHtpasswd(
     workDir,
     USERS.map((u) => ({ name: u, password: PASSWORDS[u], y: u === 'writer' })),
@@ -224,11 +226,12 @@ class World {
   }
 }
 
-async function startWorld(mode: Mode, extra: { lockout?: Lockout } = {}): Promise<World> {
-  const srv = await startTestServer({
-    auth: authConfig(mode, htpasswdPath, extra.lockout ?? { maxFailures: 50, window: '5m', duration: '15m', trustForwardedFor: false }),
-    cors: { enabled: true, allowedOrigins: [ORIGIN] },
-  });
+async function startWorld(mode: Mode, extra: { lockout?: Lockout; now?: () => number } = {}): Promise<World> {
+  const lockout = extra.lockout ?? { maxFailures: 50, maxAddressFailures: 200, window: '5m', duration: '15m', trustedProxies: [] };
+  const srv = await startTestServer(
+    { auth: { ...authConfig(mode, htpasswdPath, lockout), lockout: { ...lockout, trustedProxies: [...lockout.trustedProxies] } }, cors: { enabled: true, allowedOrigins: [ORIGIN] } },
+    extra.now ? { now: extra.now } : {},
+  );
   return new World(mode, srv);
 }
 
@@ -714,20 +717,22 @@ function corsChecks(world: () => World): void {
 // ---------------------------------------------------------------------------------------------------------------
 // Lockout
 
-const LOCKOUT: Lockout = { maxFailures: 3, window: '2s', duration: '2s', trustForwardedFor: true };
-const WINDOW_MS = 2000;
+const LOCKOUT: Lockout = { maxFailures: 3, maxAddressFailures: 5, window: '2m', duration: '10m', trustedProxies: ['127.0.0.1'] };
+const WINDOW_MS = 2 * 60_000;
+const DURATION_S = 600;
 
 function lockoutSuite(mode: Mode): void {
-  describe(`${mode} mode: lockout after ${LOCKOUT.maxFailures} failed logins (window ${LOCKOUT.window}, duration ${LOCKOUT.duration})`, () => {
+  describe(`${mode} mode: lockout after ${LOCKOUT.maxFailures} failed logins per user and address, ${LOCKOUT.maxAddressFailures} per address (window ${LOCKOUT.window}, duration ${LOCKOUT.duration})`, () => {
     let w: World;
+    const clock = manualClock(Date.now());
     before(async () => {
-      w = await startWorld(mode, { lockout: LOCKOUT });
+      w = await startWorld(mode, { lockout: LOCKOUT, now: clock.now });
     });
     after(async () => {
       await w?.srv.close();
     });
 
-    /** One login attempt as `user` from `address` (X-Forwarded-For; the server trusts it here). */
+    /** One login attempt as `user` from `address` (X-Forwarded-For from 127.0.0.1, a trusted proxy here). */
     const attempt = (user: string, password: string, address: string): Promise<Res> => {
       if (mode === 'basic') {
         return new Client(w.url).get('/v2/', { Authorization: basicAuthorization(user, password), 'X-Forwarded-For': address });
@@ -739,44 +744,40 @@ function lockoutSuite(mode: Mode): void {
       expectBasicChallenge(res, REALM);
     };
 
-    it('failures below the threshold do not lock; a success resets the user’s count', async () => {
+    it('failures below the threshold do not lock; a success resets the count of that user at that address', async () => {
       for (let round = 0; round < 2; round++) {
-        for (let i = 0; i < LOCKOUT.maxFailures - 1; i++) refused(await attempt('outsider', 'wrong', `10.1.${round}.${i}`));
-        expectStatus(await attempt('outsider', PASSWORDS.outsider, `10.1.${round}.9`), 200);
+        for (let i = 0; i < LOCKOUT.maxFailures - 1; i++) refused(await attempt('outsider', 'wrong', '10.1.0.1'));
+        expectStatus(await attempt('outsider', PASSWORDS.outsider, '10.1.0.1'), 200);
       }
     });
 
-    it('failures older than the window are forgotten: 2, wait out the window, 2 more → each 401, and the right password → 200', async () => {
-      for (let i = 0; i < LOCKOUT.maxFailures - 1; i++) refused(await attempt('deleter', 'wrong', `10.4.0.${i}`));
-      await new Promise((r) => setTimeout(r, WINDOW_MS + 250));
+    it('failures older than the window are forgotten: 2, the window passes (injected clock), 2 more → each 401, and the right password → 200', async () => {
+      for (let i = 0; i < LOCKOUT.maxFailures - 1; i++) refused(await attempt('deleter', 'wrong', '10.4.0.1'));
+      clock.advance(WINDOW_MS + 1);
       // Counting the old ones, the first of these would reach maxFailures and the next attempts would get 429.
-      for (let i = 0; i < LOCKOUT.maxFailures - 1; i++) refused(await attempt('deleter', 'wrong', `10.4.1.${i}`));
-      expectStatus(await attempt('deleter', PASSWORDS.deleter, '10.4.2.1'), 200);
+      for (let i = 0; i < LOCKOUT.maxFailures - 1; i++) refused(await attempt('deleter', 'wrong', '10.4.0.1'));
+      expectStatus(await attempt('deleter', PASSWORDS.deleter, '10.4.0.1'), 200);
     });
 
-    it('per user: failures from different addresses lock the user (429 TOOMANYREQUESTS, Retry-After), even with the right password; others unaffected; it ends after the duration', async () => {
-      for (let i = 0; i < LOCKOUT.maxFailures; i++) refused(await attempt('reader', `wrong-${i}`, `10.2.0.${i}`));
-      const locked = await attempt('reader', PASSWORDS.reader, '10.2.1.1');
-      const seconds = expectLockedOut(locked, 1, 2);
+    it('per user and address: failures lock that pair (429 TOOMANYREQUESTS, Retry-After), even with the right password; the user elsewhere and others there are unaffected; it ends after the duration', async () => {
+      for (let i = 0; i < LOCKOUT.maxFailures; i++) refused(await attempt('reader', `wrong-${i}`, '10.2.0.1'));
+      expectLockedOut(await attempt('reader', PASSWORDS.reader, '10.2.0.1'), DURATION_S - 1, DURATION_S);
       if (mode === 'token') {
         // The OAuth2 form is the same login.
-        const form = await oauthRequest(
-          w.url,
-          { grant_type: 'password', username: 'reader', password: PASSWORDS.reader, service: SERVICE },
-          { 'X-Forwarded-For': '10.2.1.2' },
-        );
-        expectLockedOut(form, 1, 2);
+        const form = await oauthRequest(w.url, { grant_type: 'password', username: 'reader', password: PASSWORDS.reader, service: SERVICE }, { 'X-Forwarded-For': '10.2.0.1' });
+        expectLockedOut(form, DURATION_S - 1, DURATION_S);
       }
-      expectStatus(await attempt('writer', PASSWORDS.writer, '10.2.1.3'), 200);
-      await new Promise((r) => setTimeout(r, seconds * 1000 + 250));
-      expectStatus(await attempt('reader', PASSWORDS.reader, '10.2.1.4'), 200);
+      expectStatus(await attempt('reader', PASSWORDS.reader, '10.2.0.2'), 200);
+      expectStatus(await attempt('writer', PASSWORDS.writer, '10.2.0.1'), 200);
+      clock.advance(DURATION_S * 1000);
+      expectStatus(await attempt('reader', PASSWORDS.reader, '10.2.0.1'), 200);
     });
 
     it('per address: failures for different users from one address lock the address; other addresses unaffected', async () => {
       const address = '10.3.3.3';
-      for (let i = 0; i < LOCKOUT.maxFailures; i++) refused(await attempt(`ghost${i}`, 'whatever', address));
-      expectLockedOut(await attempt('writer', PASSWORDS.writer, address), 1, 2);
-      expectLockedOut(await attempt('admin', PASSWORDS.admin, address), 1, 2);
+      for (let i = 0; i < LOCKOUT.maxAddressFailures; i++) refused(await attempt(`ghost${i}`, 'whatever', address));
+      expectLockedOut(await attempt('writer', PASSWORDS.writer, address), DURATION_S - 1, DURATION_S);
+      expectLockedOut(await attempt('admin', PASSWORDS.admin, address), DURATION_S - 1, DURATION_S);
       expectStatus(await attempt('writer', PASSWORDS.writer, '10.3.3.4'), 200);
       if (mode === 'basic') {
         // A locked-out login on a registry request is the same 429, not a pull.
@@ -784,7 +785,7 @@ function lockoutSuite(mode: Mode): void {
           Authorization: basicAuthorization('reader', PASSWORDS.reader),
           'X-Forwarded-For': address,
         });
-        expectLockedOut(pull, 1, 2);
+        expectLockedOut(pull, DURATION_S - 1, DURATION_S);
       }
     });
   });

@@ -4,14 +4,13 @@
 // credentials). Each client's credential state lives in a temp dir, so nothing from the machine leaks in.
 // Finally: no password, Basic credential or token appears in the server's (debug-level) log.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AuthClient, basicAuthorization, fetchToken, repoScope, tamperPayload } from '../api/support/auth.js';
 import { Client, show, type Res } from '../api/support/http.js';
-import { freePort, startWharf, tempDir, wharfMain, type RunningRegistry } from '../support/processes.js';
+import { freePort, runWharf, startWharf, tempDir, type RunningRegistry } from '../support/processes.js';
 import { withServerLog } from './support/diag.js';
 import { CommandError, run, runOk, type RunResult } from './support/exec.js';
 import { buildImage, sha256, verifyDirCopy, type BuiltImage } from './support/oci.js';
@@ -62,17 +61,8 @@ function configYaml(mode: Mode, htpasswd: string, port: number): string {
 }
 
 /** `wharf user …` through the built CLI, the password on stdin. */
-function wharfUser(args: readonly string[], stdin: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [wharfMain, 'user', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
+function wharfUser(args: readonly string[], stdin: string) {
+  return runWharf(['user', ...args], { stdin });
 }
 
 /** Waits until the server's output after `from` matches `pattern` (its own log says what it did). */

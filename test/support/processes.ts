@@ -176,3 +176,25 @@ export async function startDistribution(opts: DistributionOptions = {}): Promise
   await waitReady(url, child, reg.output);
   return reg;
 }
+
+export interface WharfRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the built `wharf` CLI once with `stdin` fed in; env entries set to undefined are removed. */
+export function runWharf(args: readonly string[], opts: { env?: Record<string, string | undefined>; stdin?: string } = {}): Promise<WharfRun> {
+  const env = { ...process.env, ...opts.env };
+  for (const [k, v] of Object.entries(opts.env ?? {})) if (v === undefined) delete env[k];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [wharfMain, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin!.end(opts.stdin ?? '');
+  });
+}

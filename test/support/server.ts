@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { validateConfig, resolvePaths } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
+import type { AuthDeps } from '../../src/auth/controller.js';
 import { startServer } from '../../src/cli/serve.js';
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
@@ -17,7 +18,8 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(overrides: DeepPartial<ConfigInput> = {}): Promise<TestServer> {
+/** `auth`: the clock and the bcrypt check the server's auth uses (time windows without real waits; counted checks). */
+export async function startTestServer(overrides: DeepPartial<ConfigInput> = {}, auth: Pick<AuthDeps, 'now' | 'verifyPassword'> = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'wharf-test-'));
   const input = {
     ...overrides,
@@ -27,7 +29,7 @@ export async function startTestServer(overrides: DeepPartial<ConfigInput> = {}):
     log: { level: process.env.WHARF_TEST_LOG ?? 'silent', ...overrides.log },
   };
   const config = resolvePaths(validateConfig(input, 'test'));
-  const server = await startServer(config, pino({ level: config.log.level }));
+  const server = await startServer(config, pino({ level: config.log.level }), auth);
   return {
     url: `http://127.0.0.1:${server.port}`,
     dataDir,

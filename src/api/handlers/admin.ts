@@ -1,4 +1,6 @@
+import type { AuthAccessController } from '../../auth/types.js';
 import { RegistryError } from '../../oci/errors.js';
+import type { AccessController } from '../access.js';
 import { eventOrigin, send, sendJson, type Handler } from '../context.js';
 import { paginate, parsePage } from '../pagination.js';
 
@@ -20,4 +22,38 @@ export const getRepositoryUsage: Handler = async ({ res, registry, params }) => 
 export const deleteRepository: Handler = async (ctx) => {
   await ctx.registry.repositories.delete(ctx.params.name!, eventOrigin(ctx));
   send(ctx.res, 202, {});
+};
+
+/** The login lockouts, when users log in with passwords (auth.htpasswd); none otherwise. */
+function loginLocks(access: AccessController) {
+  return (access as Partial<AuthAccessController>).locks;
+}
+
+export const listLoginLocks: Handler = async ({ res, access }) => {
+  const locks = (await loginLocks(access)?.list()) ?? [];
+  sendJson(res, 200, {
+    locks: locks.map((l) => ({
+      address: l.address,
+      ...(l.user === undefined ? {} : { user: l.user }),
+      lockedUntil: new Date(l.lockedUntil).toISOString(),
+      retryAfterSeconds: l.retryAfterSeconds,
+    })),
+  });
+};
+
+function lockFilterParam(query: URLSearchParams, name: string, max: number): string | undefined {
+  const value = query.get(name);
+  if (value === null || value === '') return undefined;
+  if (value.length > max) throw new RegistryError('UNSUPPORTED', `${name} is too long`, undefined, { status: 400 });
+  return value;
+}
+
+export const deleteLoginLocks: Handler = async ({ res, access, query }) => {
+  const user = lockFilterParam(query, 'user', 255);
+  const address = lockFilterParam(query, 'address', 100);
+  if (user === undefined && address === undefined) {
+    throw new RegistryError('UNSUPPORTED', 'name the locks to lift: ?user=, ?address= or both', undefined, { status: 400 });
+  }
+  const unlocked = (await loginLocks(access)?.unlock({ ...(user === undefined ? {} : { user }), ...(address === undefined ? {} : { address }) })) ?? 0;
+  sendJson(res, 200, { unlocked });
 };

@@ -33,7 +33,7 @@ class Failure extends Error {}
 
 const maxStdinBytes = 64 * 1024;
 
-async function readStdinLine(stdin: Readable): Promise<string> {
+export async function readStdinLine(stdin: Readable): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stdin) {
@@ -50,7 +50,7 @@ async function readStdinLine(stdin: Readable): Promise<string> {
 }
 
 /** Reads a line from a terminal without echoing it. */
-function promptHidden(prompt: string, io: UserCommandIO): Promise<string> {
+export function promptHidden(prompt: string, io: UserCommandIO): Promise<string> {
   const { stdin, stderr } = io;
   stderr.write(prompt);
   stdin.setRawMode!(true);

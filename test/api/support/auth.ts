@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import bcrypt from 'bcryptjs';
+import { hashPassword } from '../../../src/auth/htpasswd.js';
 import { Client, show, type ReqOptions, type Res } from './http.js';
 import { errorCodes, expectError } from './registry.js';
 
@@ -16,17 +16,19 @@ export type Action = 'pull' | 'push' | 'delete';
 export interface HtpasswdUser {
   readonly name: string;
   readonly password: string;
-  /** Write the hash with the `$2y$` prefix the real `htpasswd -B` uses (bcryptjs writes `$2b$`). */
+  /** Write the hash with the `$2y$` prefix the real `htpasswd -B` uses (else the equivalent `$2b$`). */
   readonly y?: boolean;
 }
 
 /** bcrypt (cost 5) line for each user, written to `dir/htpasswd`; returns the path. */
 export async function writeHtpasswd(dir: string, users: readonly HtpasswdUser[]): Promise<string> {
-  const lines = users.map((u) => {
-    const hash = bcrypt.hashSync(u.password, 5);
-    assert.match(hash, /^\$2b\$05\$/, 'bcryptjs no longer writes $2b$ hashes');
-    return `${u.name}:${u.y ? hash.replace(/^\$2b\$/, '$2y$') : hash}\n`;
-  });
+  const lines = await Promise.all(
+    users.map(async (u) => {
+      const hash = await hashPassword(u.password, 5);
+      assert.match(hash, /^\$2y\$05\$/);
+      return `${u.name}:${u.y ? hash : `$2b$${hash.slice(4)}`}\n`;
+    }),
+  );
   const path = join(dir, 'htpasswd');
   await writeFile(path, lines.join(''), { mode: 0o600 });
   return path;

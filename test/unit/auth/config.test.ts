@@ -15,7 +15,8 @@ test('defaults: auth off, and the documented values', () => {
   assert.equal(c.token.ttl, 5 * 60_000);
   assert.equal(c.token.service, 'wharf');
   assert.equal(c.token.issuer, 'wharf');
-  assert.deepEqual(c.lockout, { maxFailures: 10, window: 5 * 60_000, duration: 15 * 60_000, trustForwardedFor: false, maxTracked: 10_000 });
+  assert.deepEqual(c.lockout, { maxFailures: 10, maxAddressFailures: 50, window: 5 * 60_000, duration: 15 * 60_000, trustedProxies: [], maxTracked: 10_000 });
+  assert.deepEqual(c.verification, { maxConcurrent: 2, maxQueued: 32 });
   assert.deepEqual([c.groups, c.anonymous, c.rules, c.admins], [[], [], [], []]);
 });
 
@@ -55,6 +56,12 @@ test('every misconfiguration is reported with its path', () => {
   assert.equal(problems({ token: { realm: 'not a url' } }).length, 1);
   assert.equal(problems({ admins: ['has:colon'] }).length, 1);
   assert.equal(problems({ surprise: true }).length, 1, 'unknown keys are refused');
+  assert.deepEqual(problems({ lockout: { trustForwardedFor: true } }), [
+    'lockout.trustForwardedFor: was replaced by auth.lockout.trustedProxies: list the addresses or CIDRs of your reverse proxies there (e.g. [127.0.0.1])',
+  ]);
+  assert.deepEqual(problems({ lockout: { trustForwardedFor: false, trustedProxies: ['10.0.0.0/8', '127.0.0.1', 'fd00::/8'] } }), [], 'false is what no trust always meant');
+  assert.equal(problems({ lockout: { trustedProxies: ['10.0.0.0/40'] } }).length, 1);
+  assert.equal(problems({ lockout: { trustedProxies: ['proxy.local'] } }).length, 1, 'host names are not addresses');
 });
 
 test('every key is described, so the README reference is complete; environment names follow the paths', () => {

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { VerificationBusy, VerificationLimiter } from '../../../src/auth/limiter.js';
 import { bcryptVerify, CredentialVerifier, StaticUserStore, type PasswordVerify } from '../../../src/auth/credentials.js';
 import { HtpasswdFile } from '../../../src/auth/htpasswd-file.js';
-import { eventually, hashes, htpasswdText, manualClock, passwords, silentLog, withTempDir } from './support.js';
+import { eventually, HeldVerify, hashes, htpasswdText, manualClock, passwords, silentLog, withTempDir } from './support.js';
 
 /** The real bcrypt check, counting its calls and the hashes it was given. */
 function countingVerify(): { verify: PasswordVerify; calls: () => number; hashes: string[] } {
@@ -110,34 +111,53 @@ test('a reload of the htpasswd file on disk drops the cache', async () => {
   });
 });
 
-test('unknown users still cost one bcrypt check, at the cost the file uses', async () => {
+test('unknown users still cost one bcrypt check, at the highest cost in the file', async () => {
   const counter = countingVerify();
-  const verifier = new CredentialVerifier(new StaticUserStore(htpasswdText('alice', 'dave', 'bob')), { ttl: 60_000, verify: counter.verify });
+  const verifier = new CredentialVerifier(new StaticUserStore(htpasswdText('bob', 'eve', 'alice')), { ttl: 60_000, verify: counter.verify });
   assert.equal(await verifier.verify('nobody', 'whatever'), false);
   assert.equal(counter.calls(), 1);
-  assert.match(counter.hashes[0]!, /^\$2y\$05\$[./A-Za-z0-9]{53}$/, 'a dummy hash with the median cost (5)');
+  assert.match(counter.hashes[0]!, /^\$2y\$05\$[./A-Za-z0-9]{53}$/, 'a dummy hash with the highest cost (alice: 5), not the most common (4)');
   assert.equal(verifier.cached, 0);
 });
 
 test('concurrent checks of the same credentials share one bcrypt run', async () => {
-  let calls = 0;
-  let release!: () => void;
-  const gate = new Promise<void>((r) => (release = r));
-  const slow: PasswordVerify = async (password, hash) => {
-    calls++;
-    await gate;
-    return bcryptVerify(password, hash);
-  };
-  const verifier = new CredentialVerifier(new StaticUserStore(htpasswdText('bob')), { ttl: 60_000, verify: slow });
+  const slow = new HeldVerify(true);
+  const verifier = new CredentialVerifier(new StaticUserStore(htpasswdText('bob')), { ttl: 60_000, verify: slow.verify });
   const all = Promise.all(Array.from({ length: 20 }, () => verifier.verify('bob', passwords.bob)));
-  release();
+  slow.release();
   assert.deepEqual(await all, Array(20).fill(true));
-  assert.equal(calls, 1);
+  assert.equal(slow.calls, 1);
 });
 
-test('the default check is bcryptjs against the real htpasswd hashes, UTF-8 and colons included', async () => {
-  const verifier = new CredentialVerifier(new StaticUserStore(htpasswdText('carol', 'alice')), { ttl: 60_000 });
+test('the default check is native bcrypt against the real htpasswd ($2y$) hashes, UTF-8 and colons included; a NUL never matches', async () => {
+  const verifier = new CredentialVerifier(new StaticUserStore(htpasswdText('carol', 'alice')), { ttl: 0 });
   assert.equal(await verifier.verify('carol', passwords.carol), true);
   assert.equal(await verifier.verify('carol', 'pa:ss word'), false);
   assert.equal(await verifier.verify('alice', passwords.alice), true);
+  assert.equal(await verifier.verify('alice', `${passwords.alice}\0anything`), false, 'the C library would stop at the NUL');
+});
+
+test('checks beyond the running and waiting limits are refused at once, without bcrypt; cache hits need no slot', async () => {
+  const slow = new HeldVerify(true);
+  const limiter = new VerificationLimiter(2, 3);
+  const verifier = new CredentialVerifier(new StaticUserStore(htpasswdText('bob')), { ttl: 60_000, verify: slow.verify, limiter });
+  const admitted = Array.from({ length: 5 }, (_, i) => verifier.verify('bob', `wrong-${i}`));
+  await assert.rejects(verifier.verify('bob', 'one-too-many'), VerificationBusy);
+  await assert.rejects(verifier.verify('nobody', 'x'), VerificationBusy, 'unknown users queue for the same slots');
+  assert.deepEqual(limiter.load, { running: 2, waiting: 3 });
+  assert.equal(slow.calls, 2, 'two running, three waiting, the rest never reached bcrypt');
+  slow.release();
+  assert.deepEqual(await Promise.all(admitted), Array(5).fill(false));
+  assert.equal(slow.calls, 5);
+  assert.deepEqual(limiter.load, { running: 0, waiting: 0 });
+  assert.equal(await verifier.verify('bob', passwords.bob), true);
+  // Fill every slot again: the cached success still answers.
+  let hold!: () => void;
+  const held = new Promise<void>((r) => (hold = r));
+  const blocker = new CredentialVerifier(new StaticUserStore(htpasswdText('bob')), { ttl: 0, verify: async () => (await held, false), limiter });
+  const busy = Array.from({ length: 5 }, (_, i) => blocker.verify('bob', `x-${i}`));
+  await assert.rejects(blocker.verify('bob', 'y'), VerificationBusy);
+  assert.equal(await verifier.verify('bob', passwords.bob), true, 'a cached success is not subject to the limit');
+  hold();
+  await Promise.all(busy);
 });

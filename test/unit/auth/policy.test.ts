@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BasicAccessController } from '../../../src/auth/controller.js';
 import { CredentialVerifier, StaticUserStore } from '../../../src/auth/credentials.js';
-import { LoginGuard } from '../../../src/auth/lockout.js';
+import { TrustedProxies } from '../../../src/auth/client-address.js';
+import { LoginGuard, MemoryLockoutStore } from '../../../src/auth/lockout.js';
 import { Authenticator } from '../../../src/auth/login.js';
 import { Policy } from '../../../src/auth/policy.js';
 import type { AccessRequest } from '../../../src/auth/types.js';
@@ -87,8 +88,8 @@ test('catalog: admins and logged-in users may ask (the listing is filtered); ano
 function controller(): BasicAccessController {
   const store = new StaticUserStore(htpasswdText('alice', 'bob', 'carol', 'dave', 'root', 'eve'));
   const verifier = new CredentialVerifier(store, { ttl: 60_000 });
-  const guard = new LoginGuard({ maxFailures: 1000, window: 60_000, duration: 60_000, maxTracked: 100 }, silentLog);
-  return new BasicAccessController(new Authenticator(verifier, guard, policy, false), policy, 'Wharf test');
+  const guard = new LoginGuard(new MemoryLockoutStore({ maxFailures: 1000, maxAddressFailures: 1000, window: 60_000, duration: 60_000, maxTracked: 100 }), silentLog);
+  return new BasicAccessController(new Authenticator(verifier, guard, policy, new TrustedProxies([])), policy, 'Wharf test');
 }
 
 type Outcome = 'ok' | 401 | 403;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { authConfigSchema, type AuthConfig, type AuthConfigInput } from '../../../src/auth/config.js';
+import { bcryptVerify } from '../../../src/auth/credentials.js';
 
 /**
  * Lines written by the real Apache htpasswd (apache2-utils 2.4), generated once and pasted here:
@@ -140,5 +141,33 @@ export function manualClock(start = Date.UTC(2030, 0, 1)): { now: () => number; 
     set: (ms) => {
       t = ms;
     },
+  };
+}
+
+/** The real bcrypt check, counting its calls and the hashes it was given; hold() makes checks wait until release(). */
+export class HeldVerify {
+  calls = 0;
+  readonly hashes: string[] = [];
+  private gate: Promise<void> | null = null;
+  private open: (() => void) | null = null;
+
+  constructor(held = false) {
+    if (held) this.hold();
+  }
+
+  hold(): void {
+    this.gate = new Promise<void>((r) => (this.open = r));
+  }
+
+  release(): void {
+    this.open?.();
+    this.gate = null;
+  }
+
+  readonly verify = async (password: string, hash: string): Promise<boolean> => {
+    this.calls++;
+    this.hashes.push(hash);
+    if (this.gate) await this.gate;
+    return bcryptVerify(password, hash);
   };
 }

@@ -4,7 +4,7 @@ import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { test } from 'node:test';
-import bcrypt from 'bcryptjs';
+import { bcryptVerify } from '../../../src/auth/credentials.js';
 import { parseHtpasswd } from '../../../src/auth/htpasswd.js';
 import { userCommand, type UserCommandIO } from '../../../src/cli/commands/user.js';
 import { hashes, otherHashes, withTempDir } from './support.js';
@@ -40,7 +40,7 @@ async function run(args: string[], stdinText: string | null = null, env: NodeJS.
 
 async function verify(file: string, user: string, password: string): Promise<boolean> {
   const entry = parseHtpasswd(await readFile(file, 'utf8'), file).users.get(user);
-  return entry !== undefined && (await bcrypt.compare(password, entry.hash));
+  return entry !== undefined && (await bcryptVerify(password, entry.hash));
 }
 
 test('add creates the file, passwd changes the password, remove removes the user, list lists', async () => {
