@@ -1,8 +1,9 @@
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { NotFoundError, OffsetMismatchError, type BlobDriver, type ByteRange, type StoredObject } from './driver.js';
+import { sendFileRegion, sharedBufferPool, type BufferPool } from './file-sender.js';
 
 const uploadIdPattern = /^[A-Za-z0-9-]{1,100}$/;
 
@@ -25,7 +26,10 @@ export class FilesystemDriver implements BlobDriver {
   private readonly uploadsDir: string;
   private readonly knownDirs = new Set<string>();
 
-  constructor(private readonly root: string) {
+  constructor(
+    private readonly root: string,
+    private readonly pool: BufferPool = sharedBufferPool,
+  ) {
     this.uploadsDir = join(root, '_uploads');
   }
 
@@ -56,12 +60,26 @@ export class FilesystemDriver implements BlobDriver {
     }
   }
 
-  async read(key: string, range?: ByteRange): Promise<Readable> {
-    const path = this.path(key);
-    const handle = await open(path, 'r').catch((err: unknown) => {
+  private async openForReading(key: string): Promise<FileHandle> {
+    return open(this.path(key), 'r').catch((err: unknown) => {
       throw isMissing(err) ? new NotFoundError(key) : err;
     });
+  }
+
+  async read(key: string, range?: ByteRange): Promise<Readable> {
+    const handle = await this.openForReading(key);
     return handle.createReadStream({ start: range?.start, end: range?.end, highWaterMark: 1 << 20 });
+  }
+
+  async send(key: string, range: ByteRange | undefined, destination: Writable, onOpen?: () => void): Promise<void> {
+    const handle = await this.openForReading(key);
+    try {
+      const end = range ? range.end + 1 : (await handle.stat()).size;
+      onOpen?.();
+      await sendFileRegion(handle, range?.start ?? 0, end, destination, this.pool);
+    } finally {
+      await handle.close();
+    }
   }
 
   async delete(key: string): Promise<boolean> {
