@@ -136,8 +136,16 @@ export class FilesystemDriver implements BlobDriver {
       await handle.close();
       throw new OffsetMismatchError(offset, size);
     }
-    const out = handle.createWriteStream({ start: offset, highWaterMark: 1 << 20 });
-    await pipeline(source, out);
+    // The handle that wrote the bytes syncs them before closing (flush), so commit never re-opens the file for
+    // it. A failed append is synced too: the client may resume from, or commit, whatever it did stage, and commit
+    // relies on staged bytes being durable.
+    const out = handle.createWriteStream({ start: offset, highWaterMark: 1 << 20, flush: true });
+    try {
+      await pipeline(source, out);
+    } catch (err) {
+      await fsyncPath(path).catch(() => undefined);
+      throw err;
+    }
     return offset + out.bytesWritten;
   }
 
@@ -149,19 +157,26 @@ export class FilesystemDriver implements BlobDriver {
     return handle.createReadStream({ highWaterMark: 1 << 20 });
   }
 
+  /**
+   * Staged bytes are already on disk (appendUpload synced them). Crash states, in order: before the rename, the
+   * upload is still staged and can be resumed or expires; after the rename but before the directory sync, the
+   * blob may or may not survive, and nothing records it yet either way; after the directory sync the blob is
+   * durable, and only then does the caller record it in metadata, so metadata never names a blob that is missing.
+   */
   async commitUpload(uploadId: string, key: string): Promise<void> {
     const from = this.uploadPath(uploadId);
     const to = this.path(key);
-    await fsyncPath(from).catch((err: unknown) => {
-      throw isMissing(err) ? new NotFoundError(uploadId) : err;
-    });
     if (await this.stat(key)) {
-      await rm(from, { force: true });
+      await rm(from).catch((err: unknown) => {
+        throw isMissing(err) ? new NotFoundError(uploadId) : err;
+      });
       return;
     }
     const dir = dirname(to);
     await this.ensureDir(dir);
-    await rename(from, to);
+    await rename(from, to).catch((err: unknown) => {
+      throw isMissing(err) ? new NotFoundError(uploadId) : err;
+    });
     await fsyncPath(dir);
   }
 
