@@ -14,8 +14,9 @@ The client and both servers share the machine: a round during which other proces
 again (up to twice) and flagged if still disturbed, so run it on an otherwise idle machine.
 
 Options:
-  --only a,b            scenarios to run (default: ${scenarios.filter((s) => s.byDefault).map((s) => s.id).join(',')});
-                        all: ${scenarios.map((s) => s.id).join(', ')}
+  --only a,b            scenarios to run (default: ${scenarios.filter((s) => s.byDefault).map((s) => s.id).join(',')},growth);
+                        all: ${scenarios.map((s) => s.id).join(', ')}, growth (Wharf only: _catalog and tags/list
+                        page cost at 1k/10k/100k entries, GC of 100k unreferenced blobs; 200/1k and 1k with --quick)
   --quick               small sizes for a smoke run (32 MiB blob, 200 small blobs, 3 s GET, ...)
   --rounds N            measured rounds per scenario, alternating which registry goes first; medians are
                         reported (default: 5 for pull, 3 for push, small and concurrent, 1 for the GET runs;
@@ -37,6 +38,8 @@ const defaultWharfAuthConfig = 'auth: {mode: basic, htpasswd: {path: "{htpasswd}
 
 export interface Options {
   readonly scenarios: readonly Scenario[];
+  /** Run the growth measurements (bench/growth.ts), which start their own Wharf. */
+  readonly growth: boolean;
   readonly quick: boolean;
   readonly rounds?: number;
   readonly json?: string;
@@ -70,7 +73,8 @@ export function parseOptions(argv: string[]): Options {
   });
 
   const ids = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
-  const chosen = ids ? ids.map((id) => scenarios.find((s) => s.id === id) ?? fail(`--only: unknown scenario '${id}'`)) : scenarios.filter((s) => s.byDefault);
+  const growth = ids ? ids.includes('growth') : !values.target;
+  const chosen = ids ? ids.filter((id) => id !== 'growth').map((id) => scenarios.find((s) => s.id === id) ?? fail(`--only: unknown scenario '${id}'`)) : scenarios.filter((s) => s.byDefault);
   // Keep the canonical order whatever order --only lists them in (pull after push, and so on).
   const selected = scenarios.filter((s) => chosen.includes(s));
 
@@ -99,6 +103,7 @@ export function parseOptions(argv: string[]): Options {
 
   return {
     scenarios: selected,
+    growth,
     quick: values.quick ?? false,
     pair,
     ...(rounds !== undefined ? { rounds } : {}),

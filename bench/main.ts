@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { parseOptions, usage, type Options } from './args.js';
 import { ContentSource } from './content.js';
+import { fullGrowth, growthRows, quickGrowth } from './growth.js';
 import { createHtpasswd } from './htpasswd.js';
 import { peakRss } from './proc.js';
 import { makeRow, missedTargets, renderTable, scenarioRows, type Row } from './report.js';
@@ -125,6 +126,13 @@ async function main(): Promise<number> {
   } else {
     out.labels.push(...labelsFor(opts.pair));
     await runPair(opts, settings, out);
+    if (opts.growth) {
+      try {
+        out.rows.push(...(await growthRows(opts.quick ? quickGrowth : fullGrowth, log)));
+      } catch (err) {
+        out.notes.push(`ERROR growth: ${(err as Error).message}`);
+      }
+    }
   }
 
   const seconds = (Date.now() - startedAt.getTime()) / 1000;

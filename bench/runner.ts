@@ -60,6 +60,7 @@ function contextFor(subject: Subject, settings: RunSettings, round: number, reco
     content: settings.content,
     sizes: settings.sizes,
     round,
+    serverCpu: async () => (pid === undefined ? undefined : cpuSeconds(pid)),
     async timed(fn) {
       const serverTree = pid === undefined ? [] : await processTree(pid);
       const server0 = pid === undefined ? undefined : await cpuSeconds(pid);

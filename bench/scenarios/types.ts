@@ -31,6 +31,19 @@ export interface ScenarioContext {
   readonly round: number;
   /** Runs `fn` as the measured window: its wall time is returned and client/server CPU over it is recorded. */
   timed(fn: () => Promise<void>): Promise<number>;
+  /** CPU seconds the server's processes have used so far; undefined when its pid is unknown (--target). */
+  serverCpu(): Promise<number | undefined>;
+}
+
+export const cpuPerGiB: MetricSpec = { metric: 'server CPU', unit: 'CPU-s/GiB', better: 'lower' };
+
+/** Runs fn as the measured window and adds the server's CPU seconds per GiB moved to what it reports. */
+export async function timedWithCpu(ctx: ScenarioContext, bytes: number, fn: () => Promise<void>): Promise<{ ms: number; cpu: Measurement[] }> {
+  const before = await ctx.serverCpu();
+  const ms = await ctx.timed(fn);
+  const after = await ctx.serverCpu();
+  const cpu = before === undefined || after === undefined ? [] : [{ ...cpuPerGiB, value: (after - before) / (bytes / 2 ** 30) }];
+  return { ms, cpu };
 }
 
 export interface Scenario {

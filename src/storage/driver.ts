@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 export interface ByteRange {
   readonly start: number; // inclusive
@@ -21,6 +21,13 @@ export interface BlobDriver {
   stat(key: string): Promise<StoredObject | null>;
   /** Rejects with a NotFoundError when the key does not exist. */
   read(key: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * Serves the object (or the range) to destination, ends it, and resolves once it finished: the hot path of a
+   * download, which each backend streams its own best way. Rejects with a NotFoundError, before `onOpen` and
+   * before writing anything, when the key does not exist; `onOpen` runs once the object is open (to send headers).
+   * Rejects when the destination closes or fails first or a read fails; the caller destroys the destination.
+   */
+  send(key: string, range: ByteRange | undefined, destination: Writable, onOpen?: () => void): Promise<void>;
   /** Returns false when the key did not exist. */
   delete(key: string): Promise<boolean>;
   /** Every key under the prefix, in no particular order. */
@@ -57,4 +64,9 @@ export class OffsetMismatchError extends Error {
   ) {
     super(`upload offset ${expected} does not match staged size ${actual}`);
   }
+}
+
+/** What send rejects with when the destination closed first (the client went away): the code streams use for it. */
+export function destinationClosed(): Error {
+  return Object.assign(new Error('destination closed before the whole object was written'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
 }

@@ -1,8 +1,9 @@
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { NotFoundError, OffsetMismatchError, type BlobDriver, type ByteRange, type StoredObject } from './driver.js';
+import { sendFileRegion, sharedBufferPool, type BufferPool } from './file-sender.js';
 
 const uploadIdPattern = /^[A-Za-z0-9-]{1,100}$/;
 
@@ -25,7 +26,10 @@ export class FilesystemDriver implements BlobDriver {
   private readonly uploadsDir: string;
   private readonly knownDirs = new Set<string>();
 
-  constructor(private readonly root: string) {
+  constructor(
+    private readonly root: string,
+    private readonly pool: BufferPool = sharedBufferPool,
+  ) {
     this.uploadsDir = join(root, '_uploads');
   }
 
@@ -56,12 +60,26 @@ export class FilesystemDriver implements BlobDriver {
     }
   }
 
-  async read(key: string, range?: ByteRange): Promise<Readable> {
-    const path = this.path(key);
-    const handle = await open(path, 'r').catch((err: unknown) => {
+  private async openForReading(key: string): Promise<FileHandle> {
+    return open(this.path(key), 'r').catch((err: unknown) => {
       throw isMissing(err) ? new NotFoundError(key) : err;
     });
+  }
+
+  async read(key: string, range?: ByteRange): Promise<Readable> {
+    const handle = await this.openForReading(key);
     return handle.createReadStream({ start: range?.start, end: range?.end, highWaterMark: 1 << 20 });
+  }
+
+  async send(key: string, range: ByteRange | undefined, destination: Writable, onOpen?: () => void): Promise<void> {
+    const handle = await this.openForReading(key);
+    try {
+      const end = range ? range.end + 1 : (await handle.stat()).size;
+      onOpen?.();
+      await sendFileRegion(handle, range?.start ?? 0, end, destination, this.pool);
+    } finally {
+      await handle.close();
+    }
   }
 
   async delete(key: string): Promise<boolean> {
@@ -118,8 +136,16 @@ export class FilesystemDriver implements BlobDriver {
       await handle.close();
       throw new OffsetMismatchError(offset, size);
     }
-    const out = handle.createWriteStream({ start: offset, highWaterMark: 1 << 20 });
-    await pipeline(source, out);
+    // The handle that wrote the bytes syncs them before closing (flush), so commit never re-opens the file for
+    // it. A failed append is synced too: the client may resume from, or commit, whatever it did stage, and commit
+    // relies on staged bytes being durable.
+    const out = handle.createWriteStream({ start: offset, highWaterMark: 1 << 20, flush: true });
+    try {
+      await pipeline(source, out);
+    } catch (err) {
+      await fsyncPath(path).catch(() => undefined);
+      throw err;
+    }
     return offset + out.bytesWritten;
   }
 
@@ -131,19 +157,26 @@ export class FilesystemDriver implements BlobDriver {
     return handle.createReadStream({ highWaterMark: 1 << 20 });
   }
 
+  /**
+   * Staged bytes are already on disk (appendUpload synced them). Crash states, in order: before the rename, the
+   * upload is still staged and can be resumed or expires; after the rename but before the directory sync, the
+   * blob may or may not survive, and nothing records it yet either way; after the directory sync the blob is
+   * durable, and only then does the caller record it in metadata, so metadata never names a blob that is missing.
+   */
   async commitUpload(uploadId: string, key: string): Promise<void> {
     const from = this.uploadPath(uploadId);
     const to = this.path(key);
-    await fsyncPath(from).catch((err: unknown) => {
-      throw isMissing(err) ? new NotFoundError(uploadId) : err;
-    });
     if (await this.stat(key)) {
-      await rm(from, { force: true });
+      await rm(from).catch((err: unknown) => {
+        throw isMissing(err) ? new NotFoundError(uploadId) : err;
+      });
       return;
     }
     const dir = dirname(to);
     await this.ensureDir(dir);
-    await rename(from, to);
+    await rename(from, to).catch((err: unknown) => {
+      throw isMissing(err) ? new NotFoundError(uploadId) : err;
+    });
     await fsyncPath(dir);
   }
 

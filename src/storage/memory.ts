@@ -1,5 +1,6 @@
-import { Readable } from 'node:stream';
-import { NotFoundError, OffsetMismatchError, type BlobDriver, type ByteRange, type StoredObject } from './driver.js';
+import { Readable, type Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { destinationClosed, NotFoundError, OffsetMismatchError, type BlobDriver, type ByteRange, type StoredObject } from './driver.js';
 
 interface Entry {
   data: Buffer;
@@ -17,11 +18,22 @@ export class MemoryDriver implements BlobDriver {
     return entry ? { size: entry.data.length, modifiedAt: entry.modifiedAt } : null;
   }
 
-  async read(key: string, range?: ByteRange): Promise<Readable> {
+  private bytes(key: string, range?: ByteRange): Buffer {
     const entry = this.objects.get(key);
     if (!entry) throw new NotFoundError(key);
-    const data = range ? entry.data.subarray(range.start, range.end + 1) : entry.data;
-    return Readable.from([data]);
+    return range ? entry.data.subarray(range.start, range.end + 1) : entry.data;
+  }
+
+  async read(key: string, range?: ByteRange): Promise<Readable> {
+    return Readable.from([this.bytes(key, range)]);
+  }
+
+  async send(key: string, range: ByteRange | undefined, destination: Writable, onOpen?: () => void): Promise<void> {
+    const data = this.bytes(key, range);
+    onOpen?.();
+    if (destination.destroyed) throw destinationClosed();
+    destination.end(data);
+    await finished(destination);
   }
 
   async delete(key: string): Promise<boolean> {

@@ -1,4 +1,3 @@
-import { pipeline } from 'node:stream/promises';
 import { requireDigest } from '../../oci/digest.js';
 import { RegistryError } from '../../oci/errors.js';
 import { NotFoundError } from '../../storage/driver.js';
@@ -38,21 +37,22 @@ export const getBlob: Handler = async ({ req, res, registry, params, log }) => {
     send(res, 200, { ...headers, 'Content-Length': blob.size });
     return;
   }
-  let stream;
+  const partial = range.kind === 'partial' ? range.range : undefined;
+  const writeHead = (): void => {
+    if (partial) {
+      const { start, end } = partial;
+      res.writeHead(206, { ...headers, 'Content-Length': end - start + 1, 'Content-Range': `bytes ${start}-${end}/${blob.size}` });
+    } else {
+      res.writeHead(200, { ...headers, 'Content-Length': blob.size });
+    }
+  };
   try {
-    stream = await registry.driver.read(blobKey(parsed), range.kind === 'partial' ? range.range : undefined);
+    await registry.driver.send(blobKey(parsed), partial, res, writeHead);
   } catch (err) {
-    if (!(err instanceof NotFoundError)) throw err;
+    if (!(err instanceof NotFoundError) || res.headersSent) throw err;
     log.error({ digest }, 'blob recorded in metadata but missing from storage');
     throw blobUnknown(digest);
   }
-  if (range.kind === 'partial') {
-    const { start, end } = range.range;
-    res.writeHead(206, { ...headers, 'Content-Length': end - start + 1, 'Content-Range': `bytes ${start}-${end}/${blob.size}` });
-  } else {
-    res.writeHead(200, { ...headers, 'Content-Length': blob.size });
-  }
-  await pipeline(stream, res);
 };
 
 export const deleteBlob: Handler = async (ctx) => {

@@ -1,7 +1,7 @@
 // The one test suite every BlobDriver must pass; each driver's test file calls it with a factory.
 import assert from 'node:assert/strict';
 import { describe, test, beforeEach, afterEach } from 'node:test';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { NotFoundError, OffsetMismatchError, type BlobDriver } from '../../../src/storage/driver.js';
 
@@ -20,6 +20,48 @@ async function collect(iter: AsyncIterable<string>): Promise<string[]> {
 export interface DriverFixture {
   driver: BlobDriver;
   cleanup(): Promise<void>;
+  /** Open file descriptors of this process, for drivers that hold files: must not grow across a download. */
+  openFiles?(): Promise<number>;
+  /** Buffers the driver has lent out and not got back: must return to 0 once a download settles. */
+  buffersInUse?(): number;
+}
+
+/**
+ * A destination that acknowledges each write on a later turn, like a socket, and records what it got. With
+ * `hangUpAt` it destroys itself once it has received that many bytes, like a client that went away mid-download.
+ */
+export class SlowSink extends Writable {
+  readonly chunks: Buffer[] = [];
+  writes = 0;
+  received = 0;
+  onWrite: () => void = () => undefined;
+  constructor(private readonly hangUpAt = Infinity) {
+    super({ highWaterMark: 1 });
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    // Copied: the sender reuses its buffers once a write is acknowledged.
+    this.onWrite();
+    this.chunks.push(Buffer.from(chunk));
+    this.writes++;
+    this.received += chunk.length;
+    if (this.received >= this.hangUpAt) {
+      setImmediate(() => this.destroy());
+      return;
+    }
+    setImmediate(done);
+  }
+  get bytes(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+}
+
+/** Waits until cond() holds, for releases that happen on a later turn (a destination's close event). */
+async function eventually(cond: () => boolean | Promise<boolean>): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    if (await cond()) return true;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return false;
 }
 
 export function blobDriverConformance(name: string, create: () => Promise<DriverFixture>): void {
@@ -112,6 +154,59 @@ export function blobDriverConformance(name: string, create: () => Promise<Driver
       await commit('a4', 'blobs/del', Buffer.from('x'));
       assert.equal(await fx.driver.delete('blobs/del'), true);
       assert.equal(await fx.driver.stat('blobs/del'), null);
+    });
+
+    test('send serves the whole object and ranges, headers hook first, to a destination that acknowledges late', async () => {
+      const data = randomBytes(9 * 1024 * 1024 + 4321);
+      await commit('s1', 'blobs/big', data);
+      const events: string[] = [];
+      const sink = new SlowSink();
+      sink.onWrite = () => events.push('write');
+      await fx.driver.send('blobs/big', undefined, sink, () => events.push('open'));
+      assert.equal(events[0], 'open', 'headers can go out before the first byte');
+      assert.equal(events.filter((e) => e === 'open').length, 1);
+      assert.ok(sink.writableFinished, 'the destination is ended');
+      assert.ok(sink.bytes.equals(data));
+      for (const [start, end] of [[0, 0], [100, 199], [4 * 1024 * 1024 - 7, 8 * 1024 * 1024 + 9], [1234, data.length - 1]] as const) {
+        const ranged = new SlowSink();
+        await fx.driver.send('blobs/big', { start, end }, ranged);
+        assert.ok(ranged.bytes.equals(data.subarray(start, end + 1)), `range ${start}-${end}`);
+      }
+      const small = randomBytes(300);
+      await commit('s2', 'blobs/small', small);
+      const smallSink = new SlowSink();
+      await fx.driver.send('blobs/small', undefined, smallSink);
+      assert.ok(smallSink.bytes.equals(small));
+      const empty = new SlowSink();
+      await commit('s3', 'blobs/empty', Buffer.alloc(0));
+      await fx.driver.send('blobs/empty', undefined, empty);
+      assert.equal(empty.bytes.length, 0);
+      assert.ok(empty.writableFinished);
+      assert.equal(fx.buffersInUse?.() ?? 0, 0);
+    });
+
+    test('send of a missing key rejects with NotFoundError before opening or writing anything', async () => {
+      const sink = new SlowSink();
+      let opened = false;
+      await assert.rejects(fx.driver.send('blobs/none', undefined, sink, () => (opened = true)), NotFoundError);
+      assert.equal(opened, false);
+      assert.equal(sink.writes, 0);
+      assert.equal(sink.writableEnded, false, 'left open for the caller to answer 404 on');
+    });
+
+    test('a destination that goes away mid-download: send rejects, the file is closed and no buffer is kept', async () => {
+      const data = randomBytes(20 * 1024 * 1024);
+      await commit('s4', 'blobs/gone', data);
+      const before = await fx.openFiles?.();
+      for (const hangUpAt of [1, 4 * 1024 * 1024 + 1, 8 * 1024 * 1024 + 1]) {
+        const sink = new SlowSink(hangUpAt);
+        await assert.rejects(fx.driver.send('blobs/gone', undefined, sink), (err: NodeJS.ErrnoException) => err.code === 'ERR_STREAM_PREMATURE_CLOSE');
+      }
+      const destroyed = new SlowSink();
+      destroyed.destroy();
+      await assert.rejects(fx.driver.send('blobs/gone', undefined, destroyed));
+      if (before !== undefined) assert.ok(await eventually(async () => (await fx.openFiles!()) === before), 'file handles closed');
+      assert.ok(await eventually(() => (fx.buffersInUse?.() ?? 0) === 0), 'every pooled buffer returned');
     });
 
     test('a failing source stages at most what it delivered, and the upload stays usable', async () => {
