@@ -1,25 +1,7 @@
 // Conformance, usage and upload sessions: what quotas and upload-session caps rely on.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ManifestWrite } from '../../../../src/metadata/store.js';
-import type { CurrentStore } from './support.js';
-
-const d = (n: number) => `sha256:${n.toString(16).padStart(64, '0')}`;
-
-function image(repository: string, digest: string, blobs: string[], tags: string[] = []): ManifestWrite {
-  return {
-    repository,
-    digest,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    body: Buffer.from(`{"m":"${digest}"}`),
-    artifactType: null,
-    subject: null,
-    annotations: null,
-    blobs,
-    manifests: [],
-    tags,
-  };
-}
+import { d, manifest, type CurrentStore } from './support.js';
 
 export function usageContract(store: CurrentStore): void {
   test('usage follows links as they come and go: commit, mount, unlink, repository delete', async () => {
@@ -42,8 +24,8 @@ export function usageContract(store: CurrentStore): void {
     const s = store();
     await s.commitBlob('x', { digest: d(1), size: 100 });
     await s.commitBlob('y', { digest: d(1), size: 100 });
-    assert.deepEqual(await s.putManifest(image('x', d(10), [d(1)])), { ok: true });
-    assert.deepEqual(await s.putManifest(image('y', d(11), [d(1)], ['v1'])), { ok: true });
+    assert.deepEqual(await s.putManifest(manifest('x', d(10), { blobs: [d(1)] })), { ok: true });
+    assert.deepEqual(await s.putManifest(manifest('y', d(11), { blobs: [d(1)], tags: ['v1'] })), { ok: true });
     assert.equal(await s.deleteManifest('x', d(10)), true);
     assert.equal((await s.repositoryUsage('x'))?.bytes, 100, 'the link stays until GC looks');
     const young = await s.collectBlob(d(1), Date.now() - 60_000, 60_000, false);
