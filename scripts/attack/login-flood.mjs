@@ -1,7 +1,7 @@
 // Measures what a flood of wrong passwords does to everybody else: starts a real `wharf serve` (basic or token
 // mode, users at bcrypt cost 10), pushes a small image, then sends N concurrent logins with wrong passwords (or for
 // users that do not exist) and times an anonymous pull and /healthz while they are in flight. Loopback only.
-//   node scripts/auth-flood.mjs [--wharf dist/src/cli/main.js] [--mode basic|token] [--from one|many] [--unknown]
+//   node scripts/attack/login-flood.mjs [--wharf dist/src/cli/main.js] [--mode basic|token] [--from one|many] [--unknown]
 //                               [--n 300] [--old]
 // --from many spreads the flood over N addresses with X-Forwarded-For from a trusted proxy (127.0.0.1);
 // --old writes the config of Wharf before auth.lockout.trustedProxies (trustForwardedFor: true).
