@@ -1,4 +1,4 @@
-import type { ByteRange } from '../storage/driver.js';
+import type { ByteRange } from '../registry/services.js';
 
 export type RangeResult = { kind: 'full' } | { kind: 'partial'; range: ByteRange } | { kind: 'unsatisfiable' };
 

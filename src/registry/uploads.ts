@@ -3,7 +3,7 @@ import { finished, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { newHash, type DigestAlgorithm, type ParsedDigest } from '../oci/digest.js';
-import { RegistryError } from '../oci/errors.js';
+import { DomainError, unknownUpload } from './errors.js';
 import type { BlobDriver } from '../storage/driver.js';
 import { NotFoundError, OffsetMismatchError } from '../storage/driver.js';
 import { blobKey } from '../storage/paths.js';
@@ -37,9 +37,6 @@ export interface ChunkRange {
 
 const leaseTtlMs = 60_000;
 
-function unknownUpload(id: string): RegistryError {
-  return new RegistryError('BLOB_UPLOAD_UNKNOWN', 'upload session not found', { uuid: id.slice(0, 100) });
-}
 
 /** Counts and hashes bytes on their way to storage, so a blob is never read twice to learn its digest. */
 function hashingTap(state: HashState, meter?: ByteMeter): Transform {
@@ -76,7 +73,7 @@ function through(body: Readable, tap: Transform): Transform {
  * the staged bytes when it is missing (after a restart, or when another node took the previous chunk), which is
  * what lets uploads resume anywhere.
  */
-export class UploadService {
+export class UploadSessions {
   private readonly hashes = new Map<string, HashState>();
   private readonly lock = new KeyedLock();
 
@@ -95,9 +92,9 @@ export class UploadService {
     });
     if (opened !== 'opened') {
       const [limit, scope] = opened === 'total-limit' ? [this.limits.total, 'registry'] : [this.limits.perRepository, `repository ${repository}`];
-      throw new RegistryError('TOOMANYREQUESTS', `too many open upload sessions in the ${scope} (limit ${limit}); finish or cancel some, or retry later`, {
+      throw new DomainError('TooManyUploadSessions', `too many open upload sessions in the ${scope} (limit ${limit}); finish or cancel some, or retry later`, {
         limit,
-      }, { headers: { 'Retry-After': '60' } });
+      });
     }
     try {
       await this.driver.createUpload(id);
@@ -148,10 +145,7 @@ export class UploadService {
   private async appendLocked(id: string, algorithm: DigestAlgorithm, body: Readable, range?: ChunkRange, meter?: ByteMeter): Promise<number> {
     const size = await this.stagedSize(id);
     if (range && range.start !== size) {
-      throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk must start at offset ${size}`, { expected: size, got: range.start }, {
-        status: 416,
-        headers: { Range: `0-${Math.max(size - 1, 0)}`, 'Docker-Upload-UUID': id },
-      });
+      throw new DomainError('UploadOffsetMismatch', `chunk must start at offset ${size}`, { expected: size, got: range.start, uuid: id });
     }
     const state = await this.hashState(id, algorithm, size);
     try {
@@ -162,10 +156,7 @@ export class UploadService {
       this.hashes.delete(id);
       await this.recordStagedSize(id);
       if (err instanceof OffsetMismatchError) {
-        throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk must start at offset ${err.actual}`, undefined, {
-          status: 416,
-          headers: { Range: `0-${Math.max(err.actual - 1, 0)}` },
-        });
+        throw new DomainError('UploadOffsetMismatch', `chunk must start at offset ${err.actual}`, { expected: err.actual });
       }
       if (err instanceof NotFoundError) throw unknownUpload(id);
       throw asStorageFull(err);
@@ -202,7 +193,7 @@ export class UploadService {
       const actual = state.hash.copy().digest('hex');
       if (actual !== digest.hex) {
         await this.cancelLocked(id);
-        throw new RegistryError('DIGEST_INVALID', 'uploaded content does not match the digest', {
+        throw new DomainError('DigestInvalid', 'uploaded content does not match the digest', {
           expected: `${digest.algorithm}:${digest.hex}`,
           actual: `${digest.algorithm}:${actual}`,
         });
@@ -247,7 +238,7 @@ export class UploadService {
     // GC holds a digest for one delete (milliseconds); waiting out a crashed holder's lease takes at most its TTL.
     const deadline = Date.now() + leaseTtlMs + 1000;
     while (!(await this.metadata.acquireBlobLease(digest, owner, leaseTtlMs))) {
-      if (Date.now() > deadline) throw new RegistryError('TOOMANYREQUESTS', 'blob is being garbage collected; retry', { digest }, { headers: { 'Retry-After': '1' } });
+      if (Date.now() > deadline) throw new DomainError('BlobBusy', 'blob is being garbage collected; retry', { digest });
       await new Promise((r) => setTimeout(r, 20));
     }
   }
