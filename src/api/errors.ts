@@ -1,5 +1,6 @@
 import { DomainError, type DomainErrorData, type DomainErrorKind } from '../registry/errors.js';
 import { isStorageFull } from '../registry/storage-full.js';
+import { stagedRange } from './range.js';
 
 // The error codes of the OCI distribution spec, each with the HTTP status it usually comes with. Clients only
 // know these codes, so situations the table lacks (an out-of-order chunk, an oversized manifest) reuse the nearest
@@ -86,10 +87,6 @@ interface Answer {
   readonly detail?: unknown;
 }
 
-function offsetRange(expected: number): string {
-  return `0-${Math.max(expected - 1, 0)}`;
-}
-
 /**
  * The one place where domain failures become OCI answers, like Distribution's errcode registry: every kind must
  * have an entry, so a new failure cannot reach a client as a 500 by oversight.
@@ -109,7 +106,7 @@ const answers: { readonly [K in DomainErrorKind]: (data: DomainErrorData[K]) => 
   UploadOffsetMismatch: ({ expected, got, uuid }) => ({
     code: 'BLOB_UPLOAD_INVALID',
     status: 416,
-    headers: { Range: offsetRange(expected), ...(uuid === undefined ? {} : { 'Docker-Upload-UUID': uuid }) },
+    headers: { Range: stagedRange(expected), ...(uuid === undefined ? {} : { 'Docker-Upload-UUID': uuid }) },
     detail: got === undefined ? undefined : { expected, got },
   }),
   // No spec code fits a range past the end; SIZE_INVALID is the nearest, and the body is the usual error JSON.

@@ -18,6 +18,11 @@ export function parseRange(header: string | undefined, size: number): RangeResul
   return { kind: 'partial', range: { start, end } };
 }
 
+/** The Range header of an upload holding `size` bytes: inclusive, and "0-0" for none, as clients expect. */
+export function stagedRange(size: number): string {
+  return `0-${Math.max(size - 1, 0)}`;
+}
+
 /** A PATCH chunk's Content-Range: 'start-end', inclusive (the distribution spec's form, without a unit). */
 export function parseChunkRange(header: string | undefined): ByteRange | null | 'invalid' {
   if (header === undefined) return null;

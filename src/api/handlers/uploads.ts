@@ -6,7 +6,7 @@ import type { Chunk, ChunkRange, MountSource, UploadStatus } from '../../registr
 import { RegistryError } from '../errors.js';
 import { hasBody } from '../body.js';
 import { eventOrigin, send, type Handler, type RequestContext } from '../context.js';
-import { parseChunkRange } from '../range.js';
+import { parseChunkRange, stagedRange } from '../range.js';
 import { locationFor } from '../urls.js';
 
 const uploadIdPattern = /^[0-9a-f-]{36}$/;
@@ -17,16 +17,12 @@ function uploadId(ctx: RequestContext): string {
   return id;
 }
 
-function rangeHeader(size: number): string {
-  return `0-${Math.max(size - 1, 0)}`;
-}
-
 function sendUploadStatus(ctx: RequestContext, status: number, upload: UploadStatus): void {
   const name = ctx.params.name!;
   const headers: Record<string, string | number> = {
     Location: locationFor(ctx.req, ctx.config.server, `/v2/${name}/blobs/uploads/${upload.id}`),
     'Docker-Upload-UUID': upload.id,
-    Range: rangeHeader(upload.size),
+    Range: stagedRange(upload.size),
   };
   const minChunk = ctx.config.registry.uploadChunkMinLength;
   if (minChunk > 0) headers['OCI-Chunk-Min-Length'] = minChunk;

@@ -23,7 +23,7 @@ function setup() {
 
 const sha = (alg: 'sha256' | 'sha512', data: Buffer) => parseDigest(`${alg}:${createHash(alg).update(data).digest('hex')}`)!;
 
-test('an upload resumes in a fresh service (restart, or another node) by re-hashing what is staged', async () => {
+test('an upload resumes in a fresh service (restart, or another node), which hashes what is staged at finish', async () => {
   const { driver, metadata, service } = setup();
   const data = randomBytes(100_000);
   const { id } = await service.start('r', 'sha256');
@@ -33,6 +33,35 @@ test('an upload resumes in a fresh service (restart, or another node) by re-hash
   const blob = await restarted.finish('r', id, sha('sha256', data), Readable.from([data.subarray(40_000)]));
   assert.equal(blob.size, 100_000);
   assert.ok(await metadata.getRepositoryBlob('r', blob.digest));
+});
+
+test('chunks landing on a different instance each are staged unhashed, and read back once, at finish', async () => {
+  const { driver, metadata } = setup();
+  let reads = 0;
+  const readUpload = driver.readUpload.bind(driver);
+  driver.readUpload = (id: string) => {
+    reads++;
+    return readUpload(id);
+  };
+  const chunks = Array.from({ length: 20 }, () => randomBytes(1000));
+  const fresh = () => new UploadSessions(driver, metadata, log);
+  const { id } = await fresh().start('r', 'sha256');
+  for (const [i, chunk] of chunks.entries()) {
+    await fresh().append('r', id, Readable.from([chunk]), { start: i * 1000, end: i * 1000 + 999 });
+  }
+  assert.equal(reads, 0, 'no chunk re-reads what was staged before it');
+  const blob = await fresh().finish('r', id, sha('sha256', Buffer.concat(chunks)), null);
+  assert.equal(blob.size, 20_000);
+  assert.equal(reads, 1);
+});
+
+test('one instance taking every chunk never reads the staged bytes back', async () => {
+  const { driver, service } = setup();
+  driver.readUpload = () => Promise.reject(new Error('staged bytes read back'));
+  const data = randomBytes(30_000);
+  const { id } = await service.start('r', 'sha256');
+  for (let at = 0; at < data.length; at += 10_000) await service.append('r', id, Readable.from([data.subarray(at, at + 10_000)]));
+  assert.equal((await service.finish('r', id, sha('sha256', data), null)).size, 30_000);
 });
 
 test('a sha512 digest can close a session started for sha256 (the staged bytes are re-hashed)', async () => {
