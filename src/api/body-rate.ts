@@ -2,7 +2,7 @@
 // hold its upload slot and its connection for as long as the idle timeout lets each byte reset the clock.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { RegistryError } from '../oci/errors.js';
+import { RegistryError } from './errors.js';
 import { sendJson } from './context.js';
 
 export interface BodyRateOptions {

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { RegistryError } from '../oci/errors.js';
+import { RegistryError } from './errors.js';
 
 /** Reads a small request body (a manifest) into memory, refusing anything over the limit before reading it all. */
 export async function readLimitedBody(req: IncomingMessage, limit: number): Promise<Buffer> {

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { originOf, type EventOrigin } from '../events/event.js';
-import type { Registry } from '../registry/registry.js';
+import type { Config } from '../config/schema.js';
+import type { RegistryServices } from '../registry/services.js';
 import type { AccessController, Principal } from './access.js';
 
 /** What the access log, the metrics and events learn about a request while it is handled. */
@@ -19,7 +20,9 @@ export interface RequestInfo {
 export interface RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
-  readonly registry: Registry;
+  readonly config: Config;
+  /** The registry as handlers see it: services only, never the metadata store or the blob driver. */
+  readonly services: RegistryServices;
   readonly access: AccessController;
   readonly log: Logger;
   readonly params: Readonly<Record<string, string>>;

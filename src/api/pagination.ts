@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { RegistryError } from '../oci/errors.js';
+import { RegistryError } from './errors.js';
 
 export interface PageRequest {
   readonly limit: number;

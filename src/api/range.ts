@@ -1,4 +1,4 @@
-import type { ByteRange } from '../storage/driver.js';
+import type { ByteRange } from '../registry/services.js';
 
 export type RangeResult = { kind: 'full' } | { kind: 'partial'; range: ByteRange } | { kind: 'unsatisfiable' };
 
@@ -16,6 +16,11 @@ export function parseRange(header: string | undefined, size: number): RangeResul
   const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
   if (start >= size || end < start) return { kind: 'unsatisfiable' };
   return { kind: 'partial', range: { start, end } };
+}
+
+/** The Range header of an upload holding `size` bytes: inclusive, and "0-0" for none, as clients expect. */
+export function stagedRange(size: number): string {
+  return `0-${Math.max(size - 1, 0)}`;
 }
 
 /** A PATCH chunk's Content-Range: 'start-end', inclusive (the distribution spec's form, without a unit). */

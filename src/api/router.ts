@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { RegistryError } from '../oci/errors.js';
+import { apiError, RegistryError } from './errors.js';
 import { requireName } from '../oci/names.js';
 import type { Registry } from '../registry/registry.js';
 import { isStorageFull } from '../registry/storage-full.js';
@@ -39,16 +39,12 @@ function isClientGone(err: unknown): boolean {
   return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED';
 }
 
-/** 507 Insufficient Storage: exactly the condition, and unlike 503 not retried at once by clients. */
-function storageFull(): RegistryError {
-  return new RegistryError('UNKNOWN', 'storage is full: the registry cannot store more data until space is freed', { reason: 'storage full' }, { status: 507 });
-}
-
 export class Router {
   private readonly uploadSlots: UploadSlots;
 
   constructor(
-    private readonly registry: Registry,
+    // The services, not the store or the driver behind them: requests reach those only through a service.
+    private readonly registry: Pick<Registry, 'config' | 'metrics' | 'services'>,
     private readonly access: AccessController,
   ) {
     this.uploadSlots = new UploadSlots(registry.config.registry);
@@ -90,7 +86,8 @@ export class Router {
     const ctx: RequestContext = {
       req,
       res,
-      registry: this.registry,
+      config: this.registry.config,
+      services: this.registry.services,
       access: this.access,
       log,
       params,
@@ -117,19 +114,19 @@ export class Router {
   }
 
   private fail(req: IncomingMessage, res: ServerResponse, log: Logger, err: unknown): void {
+    const answer = apiError(err);
     // A full disk while the client is also gone is still a full disk: it must be logged as the error it is.
-    if (!isStorageFull(err) && (isClientGone(err) || (req.destroyed && !(err instanceof RegistryError)))) {
+    if (!isStorageFull(err) && (isClientGone(err) || (req.destroyed && answer === null))) {
       log.debug({ err: (err as Error).message }, 'client went away');
       res.destroy();
       return;
     }
-    const known = err instanceof RegistryError;
-    if (!known) log.error({ err }, 'request failed');
+    if (answer === null || isStorageFull(err)) log.error({ err }, 'request failed');
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    const error = known ? err : isStorageFull(err) ? storageFull() : new RegistryError('UNKNOWN', 'internal error; see the server log');
+    const error = answer ?? new RegistryError('UNKNOWN', 'internal error; see the server log');
     // A request whose body we never read would otherwise be drained before the connection can be reused.
     const headers: Record<string, string> = { ...error.headers };
     if (!req.complete) headers.Connection = 'close';

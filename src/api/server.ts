@@ -13,7 +13,7 @@ import type { Registry } from '../registry/registry.js';
 import { openAccess, type AccessController } from './access.js';
 import type { RequestInfo } from './context.js';
 import { Router } from './router.js';
-import { RegistryError } from '../oci/errors.js';
+import { RegistryError } from './errors.js';
 import { BodyRateGuard } from './body-rate.js';
 import { ConnectionLimiter, effectiveConnectionLimits, openFileLimit } from './connection-limits.js';
 import type { TokenHandler } from '../auth/types.js';

@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { RegistryError } from '../oci/errors.js';
+import { RegistryError } from '../api/errors.js';
 import type { AuthConfig } from './config.js';
 import { CredentialVerifier, type PasswordVerify } from './credentials.js';
 import { HtpasswdFile } from './htpasswd-file.js';

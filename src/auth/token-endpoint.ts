@@ -5,7 +5,7 @@
 // `error_description` fields alongside for OAuth2 clients.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { errorStatus, type ErrorCode } from '../oci/errors.js';
+import { errorStatus, type ErrorCode } from '../api/errors.js';
 import { isValidName } from '../oci/names.js';
 import type { CredentialVerifier } from './credentials.js';
 import { parseAuthorization, tooManyMessage, type Authenticator } from './login.js';

@@ -14,7 +14,7 @@ import { acquireLock } from '../backup/files.js';
 import { forEachLimit } from '../backup/pool.js';
 import type { MetadataStore } from '../metadata/store.js';
 import { parseDigest } from '../oci/digest.js';
-import { RegistryError } from '../oci/errors.js';
+import { DomainError } from '../registry/errors.js';
 import { isValidName } from '../oci/names.js';
 import type { DistributionRepository } from './distribution.js';
 import { childrenFirst, describeError, readRevisions } from './manifests.js';
@@ -296,9 +296,9 @@ class Importer {
         try {
           await this.importBlob(name, digest);
         } catch (err) {
-          if (!(err instanceof RegistryError)) throw err;
+          if (!(err instanceof DomainError)) throw err;
           unavailable.add(digest);
-          report.problems.push(`blob ${digest}: ${err.code === 'DIGEST_INVALID' ? 'its data in the source is corrupt' : describeError(err)}`);
+          report.problems.push(`blob ${digest}: ${err.kind === 'DigestInvalid' ? 'its data in the source is corrupt' : describeError(err)}`);
           return;
         }
       }
@@ -331,7 +331,7 @@ class Importer {
         try {
           await registry!.manifests.push(name, { digest }, body, undefined, []);
         } catch (err) {
-          if (!(err instanceof RegistryError)) throw err;
+          if (!(err instanceof DomainError)) throw err;
           report.problems.push(`manifest ${digest}: ${describeError(err)}`);
           failed.add(digest);
           continue;

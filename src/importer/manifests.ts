@@ -1,13 +1,14 @@
 // Manifests of a Distribution repository: read, checked against their digest and validated before anything is
 // imported, so that the blobs they use are known; then pushed children first.
 import { digestOf, parseDigest } from '../oci/digest.js';
-import { RegistryError } from '../oci/errors.js';
+import { DomainError } from '../registry/errors.js';
 import { parseManifest, type ParsedManifest } from '../oci/manifest.js';
 import type { DistributionRepository, DistributionStorage } from './distribution.js';
 import type { RepositoryReport } from './types.js';
 
-export function describeError(err: RegistryError): string {
-  return `${err.code}: ${err.message}${err.detail === undefined ? '' : ` ${JSON.stringify(err.detail)}`}`;
+export function describeError(err: DomainError): string {
+  // The data may echo what the source held, so the report keeps only its start.
+  return `${err.kind}: ${err.message}${err.data === undefined ? '' : ` ${JSON.stringify(err.data).slice(0, 500)}`}`;
 }
 
 /** Docker image manifest schema 1 (signed or not), which only Distribution 2 still serves. */
@@ -61,7 +62,7 @@ export async function readRevisions(storage: DistributionStorage, repo: Distribu
     try {
       revisions.set(digest, { body, parsed: parseManifest(body, undefined) });
     } catch (err) {
-      if (!(err instanceof RegistryError)) throw err;
+      if (!(err instanceof DomainError)) throw err;
       report.problems.push(`manifest ${digest}: cannot be imported: ${describeError(err)}`);
       failed.add(digest);
     }

@@ -2,7 +2,7 @@
 // restore, fsck, import): the bytes are read once, and counted on the way, since a record states a size too and a
 // digest alone would not tell a truncated copy from a missing record.
 import type { Hash } from 'node:crypto';
-import { finished, Transform, type Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { newHash, type DigestAlgorithm } from './digest.js';
 
 export interface StreamDigest {
@@ -62,19 +62,33 @@ export class DigestHasher {
   }
 
   /**
-   * source piped through tap(), with the source's failure failing what is returned too: pipe() alone would leave a
-   * reader waiting for an end that never comes. finished() also catches a source that failed before this call.
-   * The source is not destroyed when the reader gives up (an HTTP request body must stay usable for the answer).
+   * source's bytes, hashed and counted as they are read: `onBytes` sees each chunk's length first (for progress, or
+   * to refuse the rest by throwing). See passing() for how failures travel.
    */
-  through(source: Readable, onBytes?: (n: number) => void): Transform {
-    const tap = this.tap(onBytes);
-    // tap may fail before its reader listens to it; a pipeline still sees tap.errored.
-    tap.on('error', () => undefined);
-    finished(source, { writable: false }, (err) => {
-      if (err) tap.destroy(err);
+  through(source: Readable, onBytes?: (n: number) => void): Readable {
+    return passing(source, (chunk) => {
+      onBytes?.(chunk.length);
+      this.update(chunk);
     });
-    return source.pipe(tap);
   }
+}
+
+/**
+ * source's bytes, each shown to `onChunk` on its way: one stage, where a pipe into a Transform needed two and extra
+ * plumbing to carry the source's failure. The source's failure (even one before this call) fails what is returned,
+ * and so does `onChunk` throwing. The source is not destroyed when the reader gives up: an HTTP request body must
+ * stay readable, to discard the rest of it before answering.
+ */
+export function passing(source: Readable, onChunk: (chunk: Buffer) => void): Readable {
+  return Readable.from(
+    (async function* () {
+      for await (const chunk of source.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+        onChunk(chunk);
+        yield chunk;
+      }
+    })(),
+    { objectMode: false },
+  );
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { RegistryError } from './errors.js';
+import { DomainError } from '../registry/errors.js';
 
 export type DigestAlgorithm = 'sha256' | 'sha512';
 
@@ -23,12 +23,12 @@ export function isDigest(value: string): boolean {
   return parseDigest(value) !== null;
 }
 
-/** Parses a digest a client sent, answering DIGEST_INVALID (or the spec's unsupported-algorithm case) otherwise. */
+/** Parses a digest a client sent, throwing DigestInvalid otherwise. */
 export function requireDigest(value: string | null | undefined): ParsedDigest {
-  if (!value) throw new RegistryError('DIGEST_INVALID', 'digest is missing');
+  if (!value) throw new DomainError('DigestInvalid', 'digest is missing', undefined);
   const parsed = parseDigest(value);
   if (!parsed) {
-    throw new RegistryError('DIGEST_INVALID', 'provided digest is not a valid sha256 or sha512 digest', { digest: value.slice(0, 200) });
+    throw new DomainError('DigestInvalid', 'provided digest is not a valid sha256 or sha512 digest', { digest: value.slice(0, 200) });
   }
   return parsed;
 }

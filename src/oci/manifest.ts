@@ -1,4 +1,4 @@
-import { RegistryError } from './errors.js';
+import { DomainError, type ErrorDetail } from '../registry/errors.js';
 import { isDigest } from './digest.js';
 import { imageManifestTypes, indexManifestTypes, isManifestMediaType, mediaTypes } from './media-types.js';
 
@@ -59,8 +59,8 @@ function checkDepth(text: string): void {
 
 type Json = Record<string, unknown>;
 
-function invalid(message: string, detail?: unknown): RegistryError {
-  return new RegistryError('MANIFEST_INVALID', message, detail);
+function invalid(message: string, detail?: ErrorDetail): DomainError<'ManifestInvalid'> {
+  return new DomainError('ManifestInvalid', message, detail);
 }
 
 function isObject(value: unknown): value is Json {

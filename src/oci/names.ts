@@ -1,4 +1,4 @@
-import { RegistryError } from './errors.js';
+import { DomainError } from '../registry/errors.js';
 
 // Grammar from the distribution spec: path components of lowercase alphanumerics separated by '.', '_', '__' or
 // runs of '-', joined by '/'.
@@ -12,7 +12,7 @@ export function isValidName(name: string): boolean {
 
 export function requireName(name: string): string {
   if (!isValidName(name)) {
-    throw new RegistryError('NAME_INVALID', 'invalid repository name', { name: name.slice(0, 300) });
+    throw new DomainError('NameInvalid', 'invalid repository name', { name: name.slice(0, 300) });
   }
   return name;
 }
@@ -22,6 +22,6 @@ export function isValidTag(tag: string): boolean {
 }
 
 export function requireTag(tag: string): string {
-  if (!isValidTag(tag)) throw new RegistryError('TAG_INVALID', 'invalid tag', { tag: tag.slice(0, 200) });
+  if (!isValidTag(tag)) throw new DomainError('TagInvalid', 'invalid tag', { tag: tag.slice(0, 200) });
   return tag;
 }

@@ -1,6 +1,6 @@
 import type { MetadataStore } from '../metadata/store.js';
 import { matchesAny, repositoryGlob } from '../oci/glob.js';
-import { RegistryError } from '../oci/errors.js';
+import { DomainError } from '../registry/errors.js';
 import type { QuotaRule } from './config.js';
 
 export interface QuotaStatus {
@@ -24,7 +24,7 @@ interface Ledger {
 
 /**
  * The bytes one request adds to a repository, counted as they arrive; any byte that would take the repository
- * over its quota fails the request with 403 DENIED.
+ * over its quota fails the request with QuotaExceeded.
  */
 export class QuotaReservation {
   private held = 0; // bytes counted in ledger.inFlight for this request
@@ -54,7 +54,7 @@ export class QuotaReservation {
     this.free = bytes;
   }
 
-  /** Bytes have arrived: throws DENIED when they take the repository over its quota. */
+  /** Bytes have arrived: throws QuotaExceeded when they take the repository over its quota. */
   arrive(bytes: number): void {
     const free = Math.min(this.free, bytes);
     this.free -= free;
@@ -70,10 +70,10 @@ export class QuotaReservation {
     this.held += bytes;
   }
 
-  private denied(incoming: number): RegistryError {
+  private denied(incoming: number): DomainError<'QuotaExceeded'> {
     // Bytes held by the repository and by other pushes in flight; this request's own bytes are what did not fit.
     const used = this.ledger ? this.ledger.used + this.ledger.inFlight - this.held : 0;
-    return new RegistryError('DENIED', `repository ${this.repository} would exceed its storage quota of ${this.limit} bytes (${used} used)`, {
+    return new DomainError('QuotaExceeded', `repository ${this.repository} would exceed its storage quota of ${this.limit} bytes (${used} used)`, {
       repository: this.repository,
       quota: this.limit,
       used,

@@ -1,5 +1,5 @@
 import { digestOf, parseDigest } from '../oci/digest.js';
-import { RegistryError } from '../oci/errors.js';
+import { DomainError } from './errors.js';
 import { parseManifest, type RequiredContent } from '../oci/manifest.js';
 import { mediaTypes } from '../oci/media-types.js';
 import { requireTag } from '../oci/names.js';
@@ -7,6 +7,12 @@ import type { ManifestRecord, MetadataStore, OutboxEvent, ReferrerRecord } from 
 import type { EventOrigin } from '../events/event.js';
 import type { EventRecorder } from '../events/recorder.js';
 import { ManifestBodyCache } from './manifest-cache.js';
+import type { Manifests } from './services.js';
+
+/** Where pull times go (PullRecorder batches them for retention). */
+export interface PullSink {
+  record(repository: string, digest: string, tag: string | null): void;
+}
 
 export interface PushedManifest {
   readonly digest: string;
@@ -20,16 +26,17 @@ export type Reference = { readonly tag: string } | { readonly digest: string };
 export function parseReference(value: string): Reference {
   if (value.includes(':')) {
     const parsed = parseDigest(value);
-    if (!parsed) throw new RegistryError('DIGEST_INVALID', 'invalid digest reference', { reference: value.slice(0, 200) });
+    if (!parsed) throw new DomainError('DigestInvalid', 'invalid digest reference', { reference: value.slice(0, 200) });
     return { digest: value };
   }
   return { tag: requireTag(value) };
 }
 
-export class ManifestService {
+export class ManifestService implements Manifests {
   constructor(
     private readonly metadata: MetadataStore,
     private readonly events: EventRecorder,
+    private readonly pulls: PullSink,
     private readonly bodies = new ManifestBodyCache(),
   ) {}
 
@@ -48,7 +55,7 @@ export class ManifestService {
       }
       const actual = stored.get(key) ?? null;
       if (actual !== null && actual !== size) {
-        throw new RegistryError('MANIFEST_INVALID', `descriptor size ${size} does not match the stored ${manifest ? 'child manifest' : 'blob'} of ${actual} bytes`, {
+        throw new DomainError('ManifestInvalid', `descriptor size ${size} does not match the stored ${manifest ? 'child manifest' : 'blob'} of ${actual} bytes`, {
           digest,
           declared: size,
           actual,
@@ -71,7 +78,7 @@ export class ManifestService {
       const wanted = parseDigest(reference.digest)!;
       digest = digestOf(body, wanted.algorithm);
       if (digest !== reference.digest) {
-        throw new RegistryError('DIGEST_INVALID', 'manifest content does not match the digest in the URL', {
+        throw new DomainError('DigestInvalid', 'manifest content does not match the digest in the URL', {
           expected: reference.digest,
           actual: digest,
         });
@@ -98,8 +105,8 @@ export class ManifestService {
     }, events);
     if (!result.ok) {
       const missing = result.missingBlob ?? result.missingManifest;
-      throw new RegistryError(
-        'MANIFEST_BLOB_UNKNOWN',
+      throw new DomainError(
+        'ManifestBlobUnknown',
         result.missingBlob ? 'manifest references a blob unknown to this repository' : 'index references a manifest unknown to this repository',
         { digest: missing },
       );
@@ -110,15 +117,16 @@ export class ManifestService {
   async get(repository: string, reference: Reference): Promise<ManifestRecord> {
     const record = await this.metadata.getManifest(repository, reference);
     if (!record) {
-      throw new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown', 'tag' in reference ? { tag: reference.tag } : { digest: reference.digest });
+      throw new DomainError('ManifestUnknown', 'manifest unknown', 'tag' in reference ? { tag: reference.tag } : { digest: reference.digest });
     }
     return { ...record, body: this.bodies.share(record.digest, record.body) };
   }
 
   /** Pull events cost a write, so they are recorded only when some endpoint subscribes to pulls. */
   async recordPull(record: ManifestRecord, reference: Reference, origin: EventOrigin): Promise<void> {
-    if (!this.events.wants('pull')) return;
     const tag = 'tag' in reference ? reference.tag : undefined;
+    this.pulls.record(record.repository, record.digest, tag ?? null);
+    if (!this.events.wants('pull')) return;
     const target = { repository: record.repository, digest: record.digest, mediaType: record.mediaType, size: record.size, tag };
     await this.metadata.appendEvents(this.events.events('pull', target, origin));
   }
@@ -133,7 +141,7 @@ export class ManifestService {
       const events = this.events.events('delete', { repository, digest: reference.digest }, origin);
       deleted = await this.metadata.deleteManifest(repository, reference.digest, events);
     }
-    if (!deleted) throw new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown', reference);
+    if (!deleted) throw new DomainError('ManifestUnknown', 'manifest unknown', reference);
   }
 
   /** The referrers response: an image index of the manifests whose subject is the given digest. */

@@ -10,14 +10,26 @@ import type { MetadataStore } from '../metadata/store.js';
 import { SqliteMetadataStore } from '../metadata/sqlite.js';
 import type { BlobDriver } from '../storage/driver.js';
 import { FilesystemDriver } from '../storage/filesystem.js';
+import { BlobService } from './blobs.js';
 import { ManifestService } from './manifests.js';
 import { PullRecorder } from './pull-recorder.js';
 import { RepositoryService } from './repositories.js';
-import { UploadService } from './uploads.js';
+import type { RegistryServices, ServiceDecorator } from './services.js';
+import { TagService } from './tags.js';
+import { UploadService } from './upload-service.js';
+import { UploadSessions } from './uploads.js';
+
+export interface RegistryOptions {
+  /** Wraps the services the API uses (a pull-through cache wraps blobs and manifests). */
+  readonly decorate?: ServiceDecorator;
+}
 
 /** The registry's state and services, independent of HTTP: what the API, the CLI and background jobs share. */
 export class Registry {
-  readonly uploads: UploadService;
+  /** What the HTTP API uses: it never reaches the metadata store or the blob driver but through these. */
+  readonly services: RegistryServices;
+  /** Sessions without quota accounting, for the importer and the purge. */
+  readonly uploads: UploadSessions;
   readonly manifests: ManifestService;
   readonly pulls: PullRecorder;
   readonly events: EventRecorder;
@@ -35,18 +47,27 @@ export class Registry {
     readonly driver: BlobDriver,
     readonly metadata: MetadataStore,
     readonly log: Logger,
+    options: RegistryOptions = {},
   ) {
     this.metrics = new Metrics(metadata);
     this.events = new EventRecorder(config.webhooks.endpoints);
-    this.uploads = new UploadService(driver, metadata, log, {
+    this.quotas = new Quotas(config.quotas, metadata);
+    this.uploads = new UploadSessions(driver, metadata, log, {
       total: config.registry.maxUploadSessions,
       perRepository: config.registry.maxUploadSessionsPerRepository,
     });
-    this.manifests = new ManifestService(metadata, this.events);
     this.pulls = new PullRecorder(metadata, log);
+    this.manifests = new ManifestService(metadata, this.events, this.pulls);
     this.gc = new GarbageCollector(metadata, driver, log, this.metrics);
-    this.quotas = new Quotas(config.quotas, metadata);
-    this.repositories = new RepositoryService(metadata, this.events);
+    this.repositories = new RepositoryService(metadata, this.events, this.quotas);
+    const services: RegistryServices = {
+      blobs: new BlobService(driver, metadata, this.events, this.quotas, log),
+      manifests: this.manifests,
+      uploads: new UploadService(this.uploads, metadata, this.quotas),
+      tags: new TagService(metadata),
+      repositories: this.repositories,
+    };
+    this.services = options.decorate ? options.decorate(services) : services;
     this.retention = new Retention(config.retention, metadata, this.events, log);
     this.scrubber = new Scrubber(this, config.fsck.scrub, {
       checked: (bytes) => this.metrics.scrubCheckedBytes.inc(bytes),

@@ -1,12 +1,15 @@
 import type { EventOrigin } from '../events/event.js';
 import type { EventRecorder } from '../events/recorder.js';
-import type { MetadataStore } from '../metadata/store.js';
-import { RegistryError } from '../oci/errors.js';
+import type { MetadataStore, Page } from '../metadata/store.js';
+import type { Quotas } from '../quota/quotas.js';
+import { nameUnknown } from './errors.js';
+import type { CatalogScan, Repositories, UsageWithQuota } from './services.js';
 
-export class RepositoryService {
+export class RepositoryService implements Repositories {
   constructor(
     private readonly metadata: MetadataStore,
     private readonly events: EventRecorder,
+    private readonly quotas: Pick<Quotas, 'limitFor'>,
   ) {}
 
   /**
@@ -15,8 +18,38 @@ export class RepositoryService {
    */
   async delete(repository: string, origin?: EventOrigin): Promise<void> {
     const events = this.events.events('delete', { repository, digest: '' }, origin);
-    if (!(await this.metadata.deleteRepository(repository, events))) {
-      throw new RegistryError('NAME_UNKNOWN', 'repository name not known to registry', { name: repository });
+    if (!(await this.metadata.deleteRepository(repository, events))) throw nameUnknown(repository);
+  }
+
+  async scan(after: string | undefined, limit: number, budget: number, visible: (name: string) => boolean): Promise<CatalogScan> {
+    const names: string[] = [];
+    let last = after;
+    let examined = 0;
+    let exhausted = false;
+    while (limit > 0 && names.length <= limit && examined < budget) {
+      const want = Math.min(Math.max(limit + 1, 100), budget - examined);
+      const batch = await this.metadata.listRepositories({ last, limit: want });
+      for (const name of batch) {
+        examined++;
+        last = name;
+        if (visible(name) && names.push(name) > limit) break;
+      }
+      if (batch.length < want) {
+        exhausted = true;
+        break;
+      }
     }
+    return { names, last, exhausted };
+  }
+
+  async usage(repository: string): Promise<UsageWithQuota> {
+    const usage = await this.metadata.repositoryUsage(repository);
+    if (!usage) throw nameUnknown(repository);
+    return { ...usage, quota: this.quotas.limitFor(usage.name) };
+  }
+
+  async listUsage(page: Page): Promise<UsageWithQuota[]> {
+    const found = await this.metadata.listRepositoryUsage(page);
+    return found.map((r) => ({ ...r, quota: this.quotas.limitFor(r.name) }));
   }
 }

@@ -1,11 +1,13 @@
+import { DomainError } from './errors.js';
+
 /**
  * The one domain error for "no space left": the filesystem (ENOSPC), a quota of the filesystem (EDQUOT) or SQLite
  * unable to grow its file (SQLITE_FULL) all mean the same to a client: nothing more can be stored until an
  * operator frees space. The API answers it with 507; it is never mistaken for a client that went away.
  */
-export class StorageFullError extends Error {
+export class StorageFullError extends DomainError<'StorageFull'> {
   constructor(cause: unknown) {
-    super(`storage is full: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    super('StorageFull', `storage is full: ${(cause as Error)?.message ?? String(cause)}`, undefined, { cause });
     this.name = 'StorageFullError';
   }
 }

@@ -1,21 +1,15 @@
-import { randomUUID, type Hash } from 'node:crypto';
-import { finished, Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { newHash, type DigestAlgorithm, type ParsedDigest } from '../oci/digest.js';
-import { RegistryError } from '../oci/errors.js';
+import type { DigestAlgorithm, ParsedDigest } from '../oci/digest.js';
+import { DigestHasher, hashStream, passing } from '../oci/digest-stream.js';
+import { DomainError, unknownUpload } from './errors.js';
 import type { BlobDriver } from '../storage/driver.js';
 import { NotFoundError, OffsetMismatchError } from '../storage/driver.js';
 import { blobKey } from '../storage/paths.js';
 import type { BlobRecord, MetadataStore, UploadRecord } from '../metadata/store.js';
 import { KeyedLock } from './keyed-lock.js';
 import { asStorageFull, isStorageFull } from './storage-full.js';
-
-interface HashState {
-  readonly algorithm: DigestAlgorithm;
-  readonly hash: Hash;
-  size: number;
-}
 
 export interface UploadStatus {
   readonly id: string;
@@ -37,47 +31,14 @@ export interface ChunkRange {
 
 const leaseTtlMs = 60_000;
 
-function unknownUpload(id: string): RegistryError {
-  return new RegistryError('BLOB_UPLOAD_UNKNOWN', 'upload session not found', { uuid: id.slice(0, 100) });
-}
-
-/** Counts and hashes bytes on their way to storage, so a blob is never read twice to learn its digest. */
-function hashingTap(state: HashState, meter?: ByteMeter): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      try {
-        meter?.(chunk.length);
-      } catch (err) {
-        done(err as Error);
-        return;
-      }
-      state.hash.update(chunk);
-      state.size += chunk.length;
-      done(null, chunk);
-    },
-  });
-}
-
 /**
- * body piped into tap, with the body's failure failing tap too. finished() also reports a client that hung up
- * before we got here (the body closed while we awaited storage), which a 'close' listener added now would miss.
+ * Upload sessions. Bytes are hashed as they are staged, by the process that staged everything before them; a chunk
+ * that lands on another process (or after a restart) is staged unhashed, and finish() then hashes the staged bytes
+ * once. Resuming a hash elsewhere would need its internal state, which node:crypto does not export; reading the
+ * bytes once at the end keeps a spread-out upload linear, where re-reading them for every chunk made it quadratic.
  */
-function through(body: Readable, tap: Transform): Transform {
-  // tap may fail before the storage driver's pipeline listens to it; the pipeline still sees tap.errored.
-  tap.on('error', () => undefined);
-  finished(body, { writable: false }, (err) => {
-    if (err) tap.destroy(err);
-  });
-  return body.pipe(tap);
-}
-
-/**
- * Upload sessions. Staged bytes are hashed as they arrive; the running hash lives in memory, and is rebuilt from
- * the staged bytes when it is missing (after a restart, or when another node took the previous chunk), which is
- * what lets uploads resume anywhere.
- */
-export class UploadService {
-  private readonly hashes = new Map<string, HashState>();
+export class UploadSessions {
+  private readonly hashes = new Map<string, DigestHasher>();
   private readonly lock = new KeyedLock();
 
   constructor(
@@ -95,9 +56,9 @@ export class UploadService {
     });
     if (opened !== 'opened') {
       const [limit, scope] = opened === 'total-limit' ? [this.limits.total, 'registry'] : [this.limits.perRepository, `repository ${repository}`];
-      throw new RegistryError('TOOMANYREQUESTS', `too many open upload sessions in the ${scope} (limit ${limit}); finish or cancel some, or retry later`, {
+      throw new DomainError('TooManyUploadSessions', `too many open upload sessions in the ${scope} (limit ${limit}); finish or cancel some, or retry later`, {
         limit,
-      }, { headers: { 'Retry-After': '60' } });
+      });
     }
     try {
       await this.driver.createUpload(id);
@@ -105,7 +66,7 @@ export class UploadService {
       await this.metadata.deleteUpload(id).catch(() => undefined);
       throw asStorageFull(err);
     }
-    this.hashes.set(id, { algorithm, hash: newHash(algorithm), size: 0 });
+    this.hashes.set(id, new DigestHasher(algorithm));
     return { id, size: 0 };
   }
 
@@ -130,42 +91,41 @@ export class UploadService {
     return { id, size: await this.stagedSize(id) };
   }
 
-  /** The running hash for the staged bytes, rebuilt by re-reading them when this process does not hold it. */
-  private async hashState(id: string, algorithm: DigestAlgorithm, size: number): Promise<HashState> {
+  /** The running hash of exactly the staged bytes when this process has one (a fresh session always has). */
+  private heldHash(id: string, algorithm: DigestAlgorithm, size: number): DigestHasher | null {
     const held = this.hashes.get(id);
     if (held && held.size === size && held.algorithm === algorithm) return held;
-    const state: HashState = { algorithm, hash: newHash(algorithm), size: 0 };
-    await pipeline(await this.driver.readUpload(id), hashingTap(state), async function* (source) {
-      for await (const _ of source) {
-        // drain: hashingTap has already counted and hashed the chunk
-      }
-    });
-    if (state.size !== size) throw new Error(`upload ${id} changed while it was being re-hashed`);
-    this.hashes.set(id, state);
-    return state;
+    this.hashes.delete(id);
+    return size === 0 ? new DigestHasher(algorithm) : null;
+  }
+
+  /** The staged bytes' digest: from the running hash, or by reading them once. */
+  private async stagedDigest(id: string, algorithm: DigestAlgorithm, size: number): Promise<string> {
+    const held = this.heldHash(id, algorithm, size);
+    if (held) return held.digest();
+    const read = await hashStream(await this.driver.readUpload(id), algorithm);
+    if (read.size !== size) throw new Error(`upload ${id} changed while it was being hashed`);
+    return read.digest;
   }
 
   private async appendLocked(id: string, algorithm: DigestAlgorithm, body: Readable, range?: ChunkRange, meter?: ByteMeter): Promise<number> {
     const size = await this.stagedSize(id);
     if (range && range.start !== size) {
-      throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk must start at offset ${size}`, { expected: size, got: range.start }, {
-        status: 416,
-        headers: { Range: `0-${Math.max(size - 1, 0)}`, 'Docker-Upload-UUID': id },
-      });
+      throw new DomainError('UploadOffsetMismatch', `chunk must start at offset ${size}`, { expected: size, got: range.start, uuid: id });
     }
-    const state = await this.hashState(id, algorithm, size);
+    const hasher = this.heldHash(id, algorithm, size);
+    const source = hasher ? hasher.through(body, meter) : passing(body, (chunk) => meter?.(chunk.length));
     try {
-      return await this.driver.appendUpload(id, size, through(body, hashingTap(state, meter)));
+      const staged = await this.driver.appendUpload(id, size, source);
+      if (hasher) this.hashes.set(id, hasher);
+      return staged;
     } catch (err) {
-      // Part of the chunk may be staged and hashed: let the next request rebuild the hash from what is staged,
-      // and record what is staged so the repository's usage counts it until the session resumes or is purged.
+      // Part of the chunk may be staged and hashed: the hash no longer matches what is staged, so finish() reads
+      // the bytes instead; what is staged is recorded so the repository's usage counts it meanwhile.
       this.hashes.delete(id);
       await this.recordStagedSize(id);
       if (err instanceof OffsetMismatchError) {
-        throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk must start at offset ${err.actual}`, undefined, {
-          status: 416,
-          headers: { Range: `0-${Math.max(err.actual - 1, 0)}` },
-        });
+        throw new DomainError('UploadOffsetMismatch', `chunk must start at offset ${err.actual}`, { expected: err.actual });
       }
       if (err instanceof NotFoundError) throw unknownUpload(id);
       throw asStorageFull(err);
@@ -198,16 +158,12 @@ export class UploadService {
     await this.session(repository, id);
     return this.lock.run(id, async () => {
       const size = body ? await this.appendLocked(id, digest.algorithm, body, range, meter) : await this.stagedSize(id);
-      const state = await this.hashState(id, digest.algorithm, size);
-      const actual = state.hash.copy().digest('hex');
-      if (actual !== digest.hex) {
-        await this.cancelLocked(id);
-        throw new RegistryError('DIGEST_INVALID', 'uploaded content does not match the digest', {
-          expected: `${digest.algorithm}:${digest.hex}`,
-          actual: `${digest.algorithm}:${actual}`,
-        });
-      }
       const canonical = `${digest.algorithm}:${digest.hex}`;
+      const actual = await this.stagedDigest(id, digest.algorithm, size);
+      if (actual !== canonical) {
+        await this.cancelLocked(id);
+        throw new DomainError('DigestInvalid', 'uploaded content does not match the digest', { expected: canonical, actual });
+      }
       // The lease keeps garbage collection from deleting these bytes between the two steps below (it would
       // otherwise find an existing file, let the driver drop ours as a duplicate, then delete its own).
       const owner = `upload-${id}`;
@@ -247,7 +203,7 @@ export class UploadService {
     // GC holds a digest for one delete (milliseconds); waiting out a crashed holder's lease takes at most its TTL.
     const deadline = Date.now() + leaseTtlMs + 1000;
     while (!(await this.metadata.acquireBlobLease(digest, owner, leaseTtlMs))) {
-      if (Date.now() > deadline) throw new RegistryError('TOOMANYREQUESTS', 'blob is being garbage collected; retry', { digest }, { headers: { 'Retry-After': '1' } });
+      if (Date.now() > deadline) throw new DomainError('BlobBusy', 'blob is being garbage collected; retry', { digest });
       await new Promise((r) => setTimeout(r, 20));
     }
   }

@@ -1,10 +1,11 @@
 // Property test of the manifest and index validator: whatever text arrives, parsing either succeeds or throws a
-// RegistryError with a 4xx status whose JSON is small, so answering it cannot fail. The budget is small in
+// domain error the API answers with a 4xx status whose JSON is small, so answering it cannot fail. The budget is small in
 // `npm test`; WHARF_FUZZ_RUNS raises it for a longer hunt.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { RegistryError } from '../../src/oci/errors.js';
+import { apiError } from '../../src/api/errors.js';
+import { isDomainError } from '../../src/registry/errors.js';
 import { parseManifest } from '../../src/oci/manifest.js';
 import { contentType, hostileManifest } from '../support/hostile-json.js';
 
@@ -15,21 +16,22 @@ function check(text: string, type: string | undefined): void {
   try {
     parseManifest(Buffer.from(text, 'utf8'), type);
   } catch (err) {
-    assert.ok(err instanceof RegistryError, `not a RegistryError: ${String(err).slice(0, 300)}`);
-    assert.ok(err.status >= 400 && err.status < 500, `status ${err.status}`);
-    const json = JSON.stringify(err.toJSON());
+    const answer = apiError(err);
+    assert.ok(answer, `not a failure the API answers: ${String(err).slice(0, 300)}`);
+    assert.ok(answer.status >= 400 && answer.status < 500, `status ${answer.status}`);
+    const json = JSON.stringify(answer.toJSON());
     assert.ok(json.length <= maxErrorJson, `error JSON of ${json.length} bytes: ${json.slice(0, 300)}`);
   }
 }
 
 describe('manifest validator under hostile input', () => {
-  it('accepts or rejects with a small 4xx RegistryError, never anything else', () => {
+  it('accepts or rejects with a small 4xx error, never anything else', () => {
     fc.assert(fc.property(hostileManifest, contentType, check), { numRuns: runs });
   });
 
   it('the issue payload: a 6000-level digest is rejected as too deep', () => {
     const text = `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"a","size":1,"digest":${'['.repeat(6000)}${']'.repeat(6000)}}}`;
-    assert.throws(() => parseManifest(Buffer.from(text), undefined), (err: unknown) => err instanceof RegistryError && err.code === 'MANIFEST_INVALID' && /deeper/.test(err.message));
+    assert.throws(() => parseManifest(Buffer.from(text), undefined), (err: unknown) => isDomainError(err, 'ManifestInvalid') && /deeper/.test(err.message));
   });
 
   it('depth is counted outside strings only, escaped quotes included', () => {
@@ -40,8 +42,8 @@ describe('manifest validator under hostile input', () => {
 
   it('32 levels are parsed; 33 are not', () => {
     const at = (depth: number) => `{"schemaVersion":2,"config":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
-    assert.throws(() => parseManifest(Buffer.from(at(32)), undefined), (err: unknown) => err instanceof RegistryError && !/deeper/.test(err.message));
-    assert.throws(() => parseManifest(Buffer.from(at(33)), undefined), (err: unknown) => err instanceof RegistryError && /deeper/.test(err.message));
+    assert.throws(() => parseManifest(Buffer.from(at(32)), undefined), (err: unknown) => isDomainError(err) && !/deeper/.test(err.message));
+    assert.throws(() => parseManifest(Buffer.from(at(33)), undefined), (err: unknown) => isDomainError(err) && /deeper/.test(err.message));
   });
 
   it('lists every required descriptor with its declared size, duplicates kept', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { digestOf, parseDigest } from '../../src/oci/digest.js';
-import { RegistryError } from '../../src/oci/errors.js';
+import { apiError } from '../../src/api/errors.js';
 import { parseManifest } from '../../src/oci/manifest.js';
 import { isValidName, isValidTag } from '../../src/oci/names.js';
 import { parseChunkRange, parseRange } from '../../src/api/range.js';
@@ -29,8 +29,9 @@ function manifestError(body: string, contentType?: string): string {
     parseManifest(Buffer.from(body), contentType);
     return 'accepted';
   } catch (err) {
-    assert.ok(err instanceof RegistryError);
-    return err.code;
+    const answer = apiError(err);
+    assert.ok(answer, `not a failure the API answers: ${String(err)}`);
+    return answer.code;
   }
 }
 

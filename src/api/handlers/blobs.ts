@@ -1,19 +1,11 @@
-import { requireDigest } from '../../oci/digest.js';
-import { RegistryError } from '../../oci/errors.js';
-import { NotFoundError } from '../../storage/driver.js';
-import { blobKey } from '../../storage/paths.js';
+import { DomainError } from '../../registry/errors.js';
 import { eventOrigin, send, type Handler } from '../context.js';
 import { parseRange } from '../range.js';
 
-function blobUnknown(digest: string): RegistryError {
-  return new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
-}
-
-export const getBlob: Handler = async ({ req, res, registry, params, log }) => {
+export const getBlob: Handler = async ({ req, res, services, params }) => {
+  const name = params.name!;
   const digest = params.digest!;
-  const parsed = requireDigest(digest);
-  const blob = await registry.metadata.getRepositoryBlob(params.name!, digest);
-  if (!blob) throw blobUnknown(digest);
+  const blob = await services.blobs.stat(name, digest);
   const headers: Record<string, string | number> = {
     'Content-Type': 'application/octet-stream',
     'Docker-Content-Digest': digest,
@@ -26,40 +18,24 @@ export const getBlob: Handler = async ({ req, res, registry, params, log }) => {
     return;
   }
   const range = parseRange(req.headers.range, blob.size);
-  if (range.kind === 'unsatisfiable') {
-    // No spec code fits a range past the end; SIZE_INVALID is the nearest, and the body is the usual error JSON.
-    throw new RegistryError('SIZE_INVALID', 'requested range is not satisfiable', { size: blob.size }, {
-      status: 416,
-      headers: { 'Content-Range': `bytes */${blob.size}`, 'Docker-Content-Digest': digest },
-    });
-  }
+  if (range.kind === 'unsatisfiable') throw new DomainError('RangeNotSatisfiable', 'requested range is not satisfiable', { digest, size: blob.size });
   if (req.method === 'HEAD') {
     send(res, 200, { ...headers, 'Content-Length': blob.size });
     return;
   }
   const partial = range.kind === 'partial' ? range.range : undefined;
-  const writeHead = (): void => {
+  await services.blobs.serve(name, blob, partial, res, () => {
     if (partial) {
       const { start, end } = partial;
       res.writeHead(206, { ...headers, 'Content-Length': end - start + 1, 'Content-Range': `bytes ${start}-${end}/${blob.size}` });
     } else {
       res.writeHead(200, { ...headers, 'Content-Length': blob.size });
     }
-  };
-  try {
-    await registry.driver.send(blobKey(parsed), partial, res, writeHead);
-  } catch (err) {
-    if (!(err instanceof NotFoundError) || res.headersSent) throw err;
-    log.error({ digest }, 'blob recorded in metadata but missing from storage');
-    throw blobUnknown(digest);
-  }
+  });
 };
 
 export const deleteBlob: Handler = async (ctx) => {
-  const { res, registry, params } = ctx;
-  const digest = params.digest!;
-  requireDigest(digest);
-  const events = registry.events.events('delete', { repository: params.name!, digest, mediaType: 'application/octet-stream' }, eventOrigin(ctx));
-  if (!(await registry.metadata.unlinkBlob(params.name!, digest, events))) throw blobUnknown(digest);
-  send(res, 202, { 'Docker-Content-Digest': digest });
+  const digest = ctx.params.digest!;
+  await ctx.services.blobs.delete(ctx.params.name!, digest, eventOrigin(ctx));
+  send(ctx.res, 202, { 'Docker-Content-Digest': digest });
 };

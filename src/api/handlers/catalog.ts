@@ -10,31 +10,18 @@ export function catalogScanBudget(limit: number): number {
 }
 
 /** Lists only repositories the caller may pull, reading on until the page is full or the scan budget is spent. */
-export const listCatalog: Handler = async ({ res, registry, query, access, info }) => {
-  const page = parsePage(query, registry.config.registry.maxPageSize);
+export const listCatalog: Handler = async ({ res, services, config, query, access, info }) => {
+  const page = parsePage(query, config.registry.maxPageSize);
   const principal = info.principal ?? { name: null };
-  const budget = catalogScanBudget(page.limit);
-  const visible: string[] = [];
-  let last = openCursor(page.last);
-  let examined = 0;
-  let exhausted = false;
-  while (page.limit > 0 && visible.length <= page.limit && examined < budget) {
-    const want = Math.min(Math.max(page.limit + 1, 100), budget - examined);
-    const batch = await registry.metadata.listRepositories({ last, limit: want });
-    for (const name of batch) {
-      examined++;
-      last = name;
-      if ((principal.admin || access.allowed(principal, name, 'pull')) && visible.push(name) > page.limit) break;
-    }
-    if (batch.length < want) exhausted = true;
-    if (exhausted) break;
-  }
-  if (visible.length > page.limit || exhausted || page.limit === 0 || last === undefined) {
-    const { items, headers } = paginate('/v2/_catalog', page, visible);
+  const visible = (name: string): boolean => principal.admin === true || access.allowed(principal, name, 'pull');
+  const scan = await services.repositories.scan(openCursor(page.last), page.limit, catalogScanBudget(page.limit), visible);
+  const { names, last } = scan;
+  if (names.length > page.limit || scan.exhausted || page.limit === 0 || last === undefined) {
+    const { items, headers } = paginate('/v2/_catalog', page, names);
     sendJson(res, 200, { repositories: items }, headers);
     return;
   }
   // The budget ran out first: what was found, and a Link from the last name examined.
-  const cursor = visible[visible.length - 1] === last ? last : sealCursor(last);
-  sendJson(res, 200, { repositories: visible }, nextPage('/v2/_catalog', page.limit, cursor));
+  const cursor = names[names.length - 1] === last ? last : sealCursor(last);
+  sendJson(res, 200, { repositories: names }, nextPage('/v2/_catalog', page.limit, cursor));
 };

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { RegistryError } from '../../oci/errors.js';
+import { RegistryError } from '../errors.js';
 import { isManifestMediaType } from '../../oci/media-types.js';
 import { parseReference } from '../../registry/manifests.js';
 import { readLimitedBody } from '../body.js';
@@ -20,10 +20,9 @@ function acceptable(req: IncomingMessage, mediaType: string): boolean {
 }
 
 export const getManifest: Handler = async (ctx) => {
-  const { req, res, registry, params, log } = ctx;
-  const name = params.name!;
+  const { req, res, services, params, log } = ctx;
   const reference = parseReference(params.reference!);
-  const manifest = await registry.manifests.get(name, reference);
+  const manifest = await services.manifests.get(params.name!, reference);
   if (!acceptable(req, manifest.mediaType)) {
     throw new RegistryError('MANIFEST_UNKNOWN', `manifest is ${manifest.mediaType}, which the Accept header does not list`, {
       mediaType: manifest.mediaType,
@@ -44,20 +43,19 @@ export const getManifest: Handler = async (ctx) => {
     send(res, 304, headers);
     return;
   }
-  registry.pulls.record(name, manifest.digest, 'tag' in reference ? reference.tag : null);
   send(res, 200, headers, manifest.body);
-  // After the response: a pull notification must never slow down or fail the pull itself.
-  registry.manifests.recordPull(manifest, reference, eventOrigin(ctx)).catch((err: unknown) => log.warn({ err }, 'could not record pull event'));
+  // After the response: recording a pull must never slow down or fail the pull itself.
+  services.manifests.recordPull(manifest, reference, eventOrigin(ctx)).catch((err: unknown) => log.warn({ err }, 'could not record pull event'));
 };
 
 export const putManifest: Handler = async (ctx) => {
-  const { req, res, registry, params, query } = ctx;
+  const { req, res, services, config, params, query } = ctx;
   const name = params.name!;
   const reference = parseReference(params.reference!);
-  const body = await readLimitedBody(req, registry.config.registry.maxManifestSize);
-  const pushed = await registry.manifests.push(name, reference, body, req.headers['content-type'], query.getAll('tag'), eventOrigin(ctx));
+  const body = await readLimitedBody(req, config.registry.maxManifestSize);
+  const pushed = await services.manifests.push(name, reference, body, req.headers['content-type'], query.getAll('tag'), eventOrigin(ctx));
   const headers: Record<string, string> = {
-    Location: locationFor(req, registry.config.server, `/v2/${name}/manifests/${pushed.digest}`),
+    Location: locationFor(req, config.server, `/v2/${name}/manifests/${pushed.digest}`),
     'Docker-Content-Digest': pushed.digest,
   };
   if (pushed.subject) headers['OCI-Subject'] = pushed.subject;
@@ -66,7 +64,7 @@ export const putManifest: Handler = async (ctx) => {
 };
 
 export const deleteManifest: Handler = async (ctx) => {
-  const { res, registry, params } = ctx;
-  await registry.manifests.delete(params.name!, parseReference(params.reference!), eventOrigin(ctx));
+  const { res, services, params } = ctx;
+  await services.manifests.delete(params.name!, parseReference(params.reference!), eventOrigin(ctx));
   send(res, 202, {});
 };

@@ -2,10 +2,10 @@ import { requireDigest } from '../../oci/digest.js';
 import { mediaTypes } from '../../oci/media-types.js';
 import { sendJson, type Handler } from '../context.js';
 
-export const listReferrers: Handler = async ({ res, registry, query, params }) => {
+export const listReferrers: Handler = async ({ res, services, query, params }) => {
   requireDigest(params.digest);
   const artifactType = query.get('artifactType') ?? undefined;
-  const index = await registry.manifests.referrers(params.name!, params.digest!, artifactType);
+  const index = await services.manifests.referrers(params.name!, params.digest!, artifactType);
   sendJson(res, 200, index, {
     'Content-Type': mediaTypes.ociIndex,
     ...(artifactType !== undefined ? { 'OCI-Filters-Applied': 'artifactType' } : {}),

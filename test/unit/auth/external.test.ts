@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { calculateJwkThumbprint, SignJWT, type JWK } from 'jose';
 import { createAccessController } from '../../../src/auth/controller.js';
 import { certificateIssuer, loadPublicKeys, TokenError, TokenVerifier } from '../../../src/auth/tokens.js';
-import { RegistryError } from '../../../src/oci/errors.js';
+import { RegistryError } from '../../../src/api/errors.js';
 import { authConfig, bearer, externalCertPem, externalKeyPem, fakeRequest, htpasswdText, silentLog, withTempDir } from './support.js';
 
 const access = [{ type: 'repository', name: 'team-x/app', actions: ['pull', 'push'] }];

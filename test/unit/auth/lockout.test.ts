@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createAccessController } from '../../../src/auth/controller.js';
 import { LoginGuard, MemoryLockoutStore, type LockKey } from '../../../src/auth/lockout.js';
-import { RegistryError } from '../../../src/oci/errors.js';
+import { RegistryError } from '../../../src/api/errors.js';
 import { authConfig, basic, captureLog, fakeRequest, HeldVerify, htpasswdText, manualClock, passwords, withTempDir } from './support.js';
 
 const minute = 60_000;

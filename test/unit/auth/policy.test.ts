@@ -7,7 +7,7 @@ import { LoginGuard, MemoryLockoutStore } from '../../../src/auth/lockout.js';
 import { Authenticator } from '../../../src/auth/login.js';
 import { Policy } from '../../../src/auth/policy.js';
 import type { AccessRequest } from '../../../src/auth/types.js';
-import { RegistryError } from '../../../src/oci/errors.js';
+import { RegistryError } from '../../../src/api/errors.js';
 import { authConfig, basic, fakeRequest, htpasswdText, passwords, silentLog } from './support.js';
 
 // reader: alice (pull on team-a/**); writer: bob (pull+push on team-a/**, via group team-a); deleter: dave (group

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { decodeJwt } from 'jose';
 import { createAccessController, type AuthService } from '../../../src/auth/controller.js';
 import type { AuthConfigInput } from '../../../src/auth/config.js';
-import { RegistryError } from '../../../src/oci/errors.js';
+import { RegistryError } from '../../../src/api/errors.js';
 import { authConfig, bearer, captureLog, fakeRequest, hashes, htpasswdText, manualClock, passwords, silentLog, withTempDir, type CapturedLog } from './support.js';
 
 const policy: Partial<AuthConfigInput> = {

@@ -7,32 +7,61 @@ import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import pino from 'pino';
 import { parseDigest } from '../../../src/oci/digest.js';
-import { RegistryError } from '../../../src/oci/errors.js';
+import { isDomainError } from '../../../src/registry/errors.js';
 import { SqliteMetadataStore } from '../../../src/metadata/sqlite.js';
 import { FilesystemDriver } from '../../../src/storage/filesystem.js';
 import { MemoryDriver } from '../../../src/storage/memory.js';
-import { UploadService } from '../../../src/registry/uploads.js';
+import { UploadSessions } from '../../../src/registry/uploads.js';
 
 const log = pino({ level: 'silent' });
 
 function setup() {
   const driver = new MemoryDriver();
   const metadata = new SqliteMetadataStore({ path: ':memory:', synchronous: 'normal' });
-  return { driver, metadata, service: new UploadService(driver, metadata, log) };
+  return { driver, metadata, service: new UploadSessions(driver, metadata, log) };
 }
 
 const sha = (alg: 'sha256' | 'sha512', data: Buffer) => parseDigest(`${alg}:${createHash(alg).update(data).digest('hex')}`)!;
 
-test('an upload resumes in a fresh service (restart, or another node) by re-hashing what is staged', async () => {
+test('an upload resumes in a fresh service (restart, or another node), which hashes what is staged at finish', async () => {
   const { driver, metadata, service } = setup();
   const data = randomBytes(100_000);
   const { id } = await service.start('r', 'sha256');
   await service.append('r', id, Readable.from([data.subarray(0, 40_000)]), { start: 0, end: 39_999 });
-  const restarted = new UploadService(driver, metadata, log);
+  const restarted = new UploadSessions(driver, metadata, log);
   assert.equal((await restarted.status('r', id)).size, 40_000);
   const blob = await restarted.finish('r', id, sha('sha256', data), Readable.from([data.subarray(40_000)]));
   assert.equal(blob.size, 100_000);
   assert.ok(await metadata.getRepositoryBlob('r', blob.digest));
+});
+
+test('chunks landing on a different instance each are staged unhashed, and read back once, at finish', async () => {
+  const { driver, metadata } = setup();
+  let reads = 0;
+  const readUpload = driver.readUpload.bind(driver);
+  driver.readUpload = (id: string) => {
+    reads++;
+    return readUpload(id);
+  };
+  const chunks = Array.from({ length: 20 }, () => randomBytes(1000));
+  const fresh = () => new UploadSessions(driver, metadata, log);
+  const { id } = await fresh().start('r', 'sha256');
+  for (const [i, chunk] of chunks.entries()) {
+    await fresh().append('r', id, Readable.from([chunk]), { start: i * 1000, end: i * 1000 + 999 });
+  }
+  assert.equal(reads, 0, 'no chunk re-reads what was staged before it');
+  const blob = await fresh().finish('r', id, sha('sha256', Buffer.concat(chunks)), null);
+  assert.equal(blob.size, 20_000);
+  assert.equal(reads, 1);
+});
+
+test('one instance taking every chunk never reads the staged bytes back', async () => {
+  const { driver, service } = setup();
+  driver.readUpload = () => Promise.reject(new Error('staged bytes read back'));
+  const data = randomBytes(30_000);
+  const { id } = await service.start('r', 'sha256');
+  for (let at = 0; at < data.length; at += 10_000) await service.append('r', id, Readable.from([data.subarray(at, at + 10_000)]));
+  assert.equal((await service.finish('r', id, sha('sha256', data), null)).size, 30_000);
 });
 
 test('a sha512 digest can close a session started for sha256 (the staged bytes are re-hashed)', async () => {
@@ -50,10 +79,10 @@ test('a wrong digest fails, ends the session and leaves nothing visible', async 
   const { id } = await service.start('r', 'sha256');
   await service.append('r', id, Readable.from([Buffer.from('real content')]));
   const wrong = sha('sha256', Buffer.from('other content'));
-  await assert.rejects(service.finish('r', id, wrong, null), (e: unknown) => e instanceof RegistryError && e.code === 'DIGEST_INVALID');
+  await assert.rejects(service.finish('r', id, wrong, null), (e: unknown) => isDomainError(e, 'DigestInvalid'));
   assert.equal(await metadata.getBlob(`sha256:${wrong.hex}`), null);
   assert.equal(await driver.uploadSize(id), null);
-  await assert.rejects(service.status('r', id), (e: unknown) => e instanceof RegistryError && e.code === 'BLOB_UPLOAD_UNKNOWN');
+  await assert.rejects(service.status('r', id), (e: unknown) => isDomainError(e, 'UploadUnknown'));
 });
 
 test('a chunk that does not start at the current offset is refused with the current range', async () => {
@@ -61,14 +90,14 @@ test('a chunk that does not start at the current offset is refused with the curr
   const { id } = await service.start('r', 'sha256');
   await service.append('r', id, Readable.from([Buffer.alloc(10)]));
   await assert.rejects(service.append('r', id, Readable.from([Buffer.alloc(10)]), { start: 5, end: 14 }), (e: unknown) => {
-    return e instanceof RegistryError && e.code === 'BLOB_UPLOAD_INVALID' && e.status === 416 && e.headers.Range === '0-9';
+    return isDomainError(e, 'UploadOffsetMismatch') && e.data.expected === 10;
   });
 });
 
 test('a session belongs to its repository', async () => {
   const { service } = setup();
   const { id } = await service.start('r', 'sha256');
-  await assert.rejects(service.status('other', id), (e: unknown) => e instanceof RegistryError && e.code === 'BLOB_UPLOAD_UNKNOWN');
+  await assert.rejects(service.status('other', id), (e: unknown) => isDomainError(e, 'UploadUnknown'));
 });
 
 test('concurrent appends to one session are serialised, never interleaved', async () => {
@@ -115,7 +144,7 @@ test('when the database is full at commit, the bytes already in place are delete
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
-  const service = new UploadService(driver, failing, log);
+  const service = new UploadSessions(driver, failing, log);
   const data = randomBytes(2000);
   const digest = sha('sha256', data);
   await assert.rejects(service.monolithic('r', digest, Readable.from([data])), (err: Error) => err.name === 'StorageFullError');
@@ -130,7 +159,7 @@ test('when the database is full at commit, the bytes already in place are delete
 test('a chunk cut off part-way still records what it staged, so the repository usage counts it', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'wharf-cut-'));
   const metadata = new SqliteMetadataStore({ path: ':memory:', synchronous: 'normal' });
-  const service = new UploadService(new FilesystemDriver(dir), metadata, log);
+  const service = new UploadSessions(new FilesystemDriver(dir), metadata, log);
   try {
     const { id } = await service.start('r', 'sha256');
     let sent = 0;
