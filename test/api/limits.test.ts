@@ -233,7 +233,12 @@ describe('registry.maxConcurrentUploadsPerClient', () => {
     const held: Conn[] = [];
     try {
       for (const address of ['127.0.0.1', '127.0.0.2', '127.0.0.3']) {
-        const start = await requestFrom(srv.url, address, 'POST', `/v2/${repo}/blobs/uploads/`);
+        // The previous test's held uploads free their slots only once the server has seen their sockets close.
+        let start = await requestFrom(srv.url, address, 'POST', `/v2/${repo}/blobs/uploads/`);
+        for (let i = 0; i < 100 && start.status === 429; i++) {
+          await new Promise((r) => setTimeout(r, 20));
+          start = await requestFrom(srv.url, address, 'POST', `/v2/${repo}/blobs/uploads/`);
+        }
         assert.equal(start.status, 202);
         held.push(await openPatch(srv.url, String(start.headers.location), 5000, randomData(100), address));
       }
