@@ -9,6 +9,7 @@ import { retentionConfigSchema } from '../retention/config.js';
 import { corsConfigSchema } from '../http/cors.js';
 import { securityHeadersConfigSchema } from '../http/security-headers.js';
 import { tlsConfigSchema } from '../tls/config.js';
+import { logConfigSchema } from '../log/config.js';
 
 const hostPort = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/;
 
@@ -107,10 +108,7 @@ export const configSchema = section({
   securityHeaders: securityHeadersConfigSchema,
   cors: corsConfigSchema,
   auth: authConfigSchema,
-  log: section({
-    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Minimum level logged.'),
-    format: z.enum(['json', 'text']).default('json').describe('JSON lines, or human-readable text.'),
-  }).describe('Logging.'),
+  log: logConfigSchema,
 });
 
 export type Config = z.output<typeof configSchema>;
