@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { originOf, type EventOrigin } from '../events/event.js';
 import type { Config } from '../config/schema.js';
 import type { RegistryServices } from '../registry/services.js';
-import type { AccessController, Principal } from './access.js';
+import type { AccessController, Principal } from '../auth/access.js';
 
 /** What the access log, the metrics and events learn about a request while it is handled. */
 export interface RequestInfo {
@@ -36,13 +36,5 @@ export function eventOrigin(ctx: RequestContext): EventOrigin {
 
 export type Handler = (ctx: RequestContext) => Promise<void>;
 
-export function send(res: ServerResponse, status: number, headers: Record<string, string | number>, body?: Buffer | string): void {
-  const payload = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body) : body;
-  // A HEAD answer states the length of the body a GET would carry, so callers may set Content-Length themselves.
-  res.writeHead(status, { 'Content-Length': payload?.length ?? 0, ...headers });
-  res.end(payload);
-}
-
-export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string | number> = {}): void {
-  send(res, status, { 'Content-Type': 'application/json', ...headers }, JSON.stringify(value));
-}
+// The response helpers live in src/http so health and auth answer the same way without importing the API.
+export { send, sendJson } from '../http/send.js';

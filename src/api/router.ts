@@ -4,7 +4,7 @@ import { apiError, RegistryError } from './errors.js';
 import { requireName } from '../oci/names.js';
 import type { Registry } from '../registry/registry.js';
 import { isStorageFull } from '../registry/storage-full.js';
-import type { AccessController } from './access.js';
+import type { AccessController } from '../auth/access.js';
 import { sendJson, type RequestContext, type RequestInfo } from './context.js';
 import { routes, type Operation, type Route } from './routes.js';
 import { UploadSlots, uploadClientKey } from './upload-slots.js';

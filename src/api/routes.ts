@@ -1,4 +1,4 @@
-import type { Action } from './access.js';
+import type { Action } from '../auth/access.js';
 import type { Handler } from './context.js';
 import { deleteLoginLocks, deleteRepository, getRepositoryUsage, listLoginLocks, listRepositoryUsage } from './handlers/admin.js';
 import { getBase } from './handlers/base.js';

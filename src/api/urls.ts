@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import type { Config } from '../config/schema.js';
 
 const hostPattern = /^[A-Za-z0-9.\-_[\]:]+$/;
 
@@ -7,7 +6,13 @@ const hostPattern = /^[A-Za-z0-9.\-_[\]:]+$/;
  * Location headers. Absolute URLs are what Distribution sends and what old clients expect; behind a TLS proxy
  * they must carry the proxy's scheme and host, which the proxy passes in X-Forwarded-Proto/-Host.
  */
-export function locationFor(req: IncomingMessage, config: Config['server'], path: string): string {
+/** The part of the server section Location headers depend on. */
+export interface LocationOptions {
+  readonly relativeUrls: boolean;
+  readonly trustProxyHeaders: boolean;
+}
+
+export function locationFor(req: IncomingMessage, config: LocationOptions, path: string): string {
   if (config.relativeUrls) return path;
   const forwardedHost = config.trustProxyHeaders ? firstValue(req.headers['x-forwarded-host']) : undefined;
   const host = forwardedHost ?? req.headers.host;

@@ -1,7 +1,7 @@
 // The `auth` section of Wharf's configuration: who may log in (htpasswd), how (Basic or Docker tokens), and what
 // each caller may do (groups, rules, admins, anonymous access). The lead mounts it as `auth: authConfigSchema`.
 import { z } from 'zod';
-import { duration, positiveInt, section } from '../config/fields.js';
+import { duration, positiveInt, section } from '../config-fields/fields.js';
 import { parseProxyEntry } from './client-address.js';
 
 export const authActions = ['pull', 'push', 'delete'] as const;

@@ -1,4 +1,4 @@
-// The access controllers behind src/api/access.ts, and the one factory the server wiring calls.
+// The access controllers behind ./access.ts, and the one factory the server wiring calls.
 //   none:  everyone may do everything (openAccess).
 //   basic: HTTP Basic against the htpasswd file; 401 with a Basic challenge for missing or wrong credentials (and
 //          for anonymous callers asking for what anonymous may not do), 403 DENIED for a known user who may not.
@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { RegistryError } from '../api/errors.js';
+import { RegistryError } from '../http/oci-errors.js';
 import type { AuthConfig } from './config.js';
 import { CredentialVerifier, type PasswordVerify } from './credentials.js';
 import { HtpasswdFile } from './htpasswd-file.js';

@@ -5,7 +5,8 @@
 // `error_description` fields alongside for OAuth2 clients.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { errorStatus, type ErrorCode } from '../api/errors.js';
+import { sendJson } from '../http/send.js';
+import { errorStatus, type ErrorCode } from '../http/oci-errors.js';
 import { isValidName } from '../oci/names.js';
 import type { CredentialVerifier } from './credentials.js';
 import { parseAuthorization, tooManyMessage, type Authenticator } from './login.js';
@@ -45,16 +46,9 @@ class EndpointError extends Error {
   }
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const payload = Buffer.from(JSON.stringify(body));
-  res.writeHead(status, {
-    'Content-Type': 'application/json',
-    'Content-Length': payload.length,
-    'Cache-Control': 'no-store',
-    Pragma: 'no-cache',
-    ...headers,
-  });
-  res.end(payload);
+/** Tokens and token errors are never cached (RFC 6749 §5.1). */
+function sendToken(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  sendJson(res, status, body, { 'Cache-Control': 'no-store', Pragma: 'no-cache', ...headers });
 }
 
 async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
@@ -140,7 +134,7 @@ export function createTokenHandler(deps: TokenEndpointDeps): TokenHandler {
       throw new EndpointError(errorStatus.UNAUTHORIZED, 'UNAUTHORIZED', 'invalid_request', 'send Basic credentials, or none for anonymous access', challenge);
     }
     const { issued } = await issue(principal, requested);
-    sendJson(res, 200, body(issued));
+    sendToken(res, 200, body(issued));
   };
 
   const handlePost = async (req: IncomingMessage, res: ServerResponse) => {
@@ -179,7 +173,7 @@ export function createTokenHandler(deps: TokenEndpointDeps): TokenHandler {
       throw new EndpointError(400, 'UNSUPPORTED', 'unsupported_grant_type', 'grant_type must be password or refresh_token');
     }
     const { issued, access } = await issue(principal, requested);
-    sendJson(res, 200, {
+    sendToken(res, 200, {
       ...body(issued),
       scope: access.map(formatScope).join(' '),
       ...(refreshToken === undefined ? {} : { refresh_token: refreshToken }),
@@ -198,12 +192,12 @@ export function createTokenHandler(deps: TokenEndpointDeps): TokenHandler {
       }
       if (!(err instanceof EndpointError)) {
         log.error({ err }, 'token endpoint failed');
-        sendJson(res, 500, { errors: [{ code: 'UNAVAILABLE', message: 'internal error; see the server log' }], error: 'server_error' });
+        sendToken(res, 500, { errors: [{ code: 'UNAVAILABLE', message: 'internal error; see the server log' }], error: 'server_error' });
         return;
       }
       const headers: Record<string, string> = { ...err.headers };
       if (!req.complete) headers.Connection = 'close';
-      sendJson(res, err.status, { errors: [{ code: err.code, message: err.message }], error: err.oauth, error_description: err.message }, headers);
+      sendToken(res, err.status, { errors: [{ code: err.code, message: err.message }], error: err.oauth, error_description: err.message }, headers);
     }
   };
 }

@@ -1,8 +1,8 @@
-// The access interfaces as the auth modules need them. They extend src/api/access.ts (Principal gains groups and
+// The access interfaces as the auth modules need them. They extend ./access.ts (Principal gains groups and
 // admin; the controller gains allowed()); the lead folds the extension into access.ts, and until then everything
 // here stays assignable to the types there.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AccessController, AccessRequest, Action, Principal } from '../api/access.js';
+import type { AccessController, AccessRequest, Action, Principal } from './access.js';
 
 export type { AccessRequest, Action, Principal };
 

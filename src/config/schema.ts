@@ -1,14 +1,15 @@
 // The one description of Wharf's configuration: defaults, validation and the README's reference all come from here.
 import { z } from 'zod';
-import { duration, positiveInt, section } from './fields.js';
+import { duration, positiveInt, section } from '../config-fields/fields.js';
 import { webhooksConfigSchema } from '../events/config.js';
 import { authConfigSchema } from '../auth/config.js';
 import { quotasConfigSchema } from '../quota/config.js';
 import { fsckConfigSchema } from '../fsck/config.js';
 import { retentionConfigSchema } from '../retention/config.js';
-import { corsConfigSchema } from '../api/cors.js';
-import { securityHeadersConfigSchema } from '../api/security-headers.js';
+import { corsConfigSchema } from '../http/cors.js';
+import { securityHeadersConfigSchema } from '../http/security-headers.js';
 import { tlsConfigSchema } from '../tls/config.js';
+import { logConfigSchema } from '../log/config.js';
 
 const hostPort = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/;
 
@@ -107,10 +108,7 @@ export const configSchema = section({
   securityHeaders: securityHeadersConfigSchema,
   cors: corsConfigSchema,
   auth: authConfigSchema,
-  log: section({
-    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Minimum level logged.'),
-    format: z.enum(['json', 'text']).default('json').describe('JSON lines, or human-readable text.'),
-  }).describe('Logging.'),
+  log: logConfigSchema,
 });
 
 export type Config = z.output<typeof configSchema>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration } from '../config/fields.js';
+import { duration } from '../config-fields/fields.js';
 
 export const eventActions = ['push', 'pull', 'delete', 'mount'] as const;
 export type EventAction = (typeof eventActions)[number];

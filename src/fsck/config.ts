@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration, positiveInt, section } from '../config/fields.js';
+import { duration, positiveInt, section } from '../config-fields/fields.js';
 
 export const fsckConfigSchema = section({
   scrub: section({

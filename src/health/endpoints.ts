@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sendJson } from '../api/context.js';
+import { sendJson } from '../http/send.js';
 import type { HealthMonitor } from './monitor.js';
 
 /**

@@ -14,7 +14,7 @@ import { acquireLock } from '../backup/files.js';
 import { forEachLimit } from '../backup/pool.js';
 import type { MetadataStore } from '../metadata/store.js';
 import { parseDigest } from '../oci/digest.js';
-import { DomainError } from '../registry/errors.js';
+import { DomainError } from '../oci/errors.js';
 import { isValidName } from '../oci/names.js';
 import type { DistributionRepository } from './distribution.js';
 import { childrenFirst, describeError, readRevisions } from './manifests.js';

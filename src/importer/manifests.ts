@@ -1,7 +1,7 @@
 // Manifests of a Distribution repository: read, checked against their digest and validated before anything is
 // imported, so that the blobs they use are known; then pushed children first.
 import { digestOf, parseDigest } from '../oci/digest.js';
-import { DomainError } from '../registry/errors.js';
+import { DomainError } from '../oci/errors.js';
 import { parseManifest, type ParsedManifest } from '../oci/manifest.js';
 import type { DistributionRepository, DistributionStorage } from './distribution.js';
 import type { RepositoryReport } from './types.js';

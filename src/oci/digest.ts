@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { DomainError } from '../registry/errors.js';
+import { DomainError } from './errors.js';
 
 export type DigestAlgorithm = 'sha256' | 'sha512';
 

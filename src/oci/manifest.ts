@@ -1,4 +1,4 @@
-import { DomainError, type ErrorDetail } from '../registry/errors.js';
+import { DomainError, type ErrorDetail } from './errors.js';
 import { isDigest } from './digest.js';
 import { imageManifestTypes, indexManifestTypes, isManifestMediaType, mediaTypes } from './media-types.js';
 

@@ -1,4 +1,4 @@
-import { DomainError } from '../registry/errors.js';
+import { DomainError } from './errors.js';
 
 // Grammar from the distribution spec: path components of lowercase alphanumerics separated by '.', '_', '__' or
 // runs of '-', joined by '/'.

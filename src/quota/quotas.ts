@@ -1,6 +1,6 @@
 import type { MetadataStore } from '../metadata/store.js';
 import { matchesAny, repositoryGlob } from '../oci/glob.js';
-import { DomainError } from '../registry/errors.js';
+import { DomainError } from '../oci/errors.js';
 import type { QuotaRule } from './config.js';
 
 export interface QuotaStatus {

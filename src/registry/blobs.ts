@@ -8,7 +8,7 @@ import { requireName } from '../oci/names.js';
 import type { Quotas } from '../quota/quotas.js';
 import { NotFoundError, type BlobDriver, type ByteRange } from '../storage/driver.js';
 import { blobKey } from '../storage/paths.js';
-import { blobUnknown } from './errors.js';
+import { blobUnknown } from '../oci/errors.js';
 import { withQuota } from './quota-scope.js';
 import type { Blobs, MountSource } from './services.js';
 

@@ -1,5 +1,5 @@
 import { digestOf, parseDigest } from '../oci/digest.js';
-import { DomainError } from './errors.js';
+import { DomainError } from '../oci/errors.js';
 import { parseManifest, type RequiredContent } from '../oci/manifest.js';
 import { mediaTypes } from '../oci/media-types.js';
 import { requireTag } from '../oci/names.js';

@@ -4,20 +4,15 @@ import type { MetadataStore, PullRecord } from '../metadata/store.js';
 /**
  * Pull times feed retention ("not pulled for 90 days"). Writing one per manifest GET would make the hottest read
  * path a write, so pulls are collected in memory (latest per manifest/tag) and written in one transaction a few
- * times a minute.
+ * times a minute: the server's runtime calls flush() on a schedule (src/runtime/jobs.ts).
  */
 export class PullRecorder {
   private pending = new Map<string, PullRecord>();
-  private readonly timer: NodeJS.Timeout;
 
   constructor(
     private readonly metadata: MetadataStore,
     private readonly log: Logger,
-    intervalMs = 10_000,
-  ) {
-    this.timer = setInterval(() => void this.flush(), intervalMs);
-    this.timer.unref();
-  }
+  ) {}
 
   record(repository: string, digest: string, tag: string | null): void {
     this.pending.set(`${repository}\u0000${digest}\u0000${tag ?? ''}`, { repository, digest, tag, at: Date.now() });
@@ -34,8 +29,8 @@ export class PullRecorder {
     }
   }
 
+  /** Writes what is still pending; the registry calls it before its metadata store closes. */
   async close(): Promise<void> {
-    clearInterval(this.timer);
     await this.flush();
   }
 }

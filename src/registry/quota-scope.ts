@@ -1,5 +1,5 @@
 import type { QuotaReservation, Quotas } from '../quota/quotas.js';
-import { isDomainError } from './errors.js';
+import { isDomainError } from '../oci/errors.js';
 import { StorageFullError } from './storage-full.js';
 
 /**

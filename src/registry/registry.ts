@@ -24,7 +24,11 @@ export interface RegistryOptions {
   readonly decorate?: ServiceDecorator;
 }
 
-/** The registry's state and services, independent of HTTP: what the API, the CLI and background jobs share. */
+/**
+ * The registry's state and services, independent of HTTP: what the API, the CLI and background jobs share.
+ * It starts nothing: the server's runtime (src/runtime) runs its background work, and the one-shot CLI commands
+ * open it, act and close it.
+ */
 export class Registry {
   /** What the HTTP API uses: it never reaches the metadata store or the blob driver but through these. */
   readonly services: RegistryServices;
@@ -39,8 +43,6 @@ export class Registry {
   readonly repositories: RepositoryService;
   readonly retention: Retention;
   readonly scrubber: Scrubber;
-  private readonly purgeTimer: NodeJS.Timeout;
-  private gcTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly config: Config,
@@ -73,8 +75,6 @@ export class Registry {
       checked: (bytes) => this.metrics.scrubCheckedBytes.inc(bytes),
       problem: (kind) => this.metrics.scrubProblems.inc({ kind }),
     });
-    this.purgeTimer = setInterval(() => void this.purgeUploads(), config.registry.uploadPurgeInterval);
-    this.purgeTimer.unref();
   }
 
   async purgeUploads(): Promise<void> {
@@ -93,30 +93,7 @@ export class Registry {
     return { retention, gc };
   }
 
-  /** Scheduled online GC cycles, when enabled; each pass is logged and counted in metrics. */
-  startGcSchedule(): void {
-    const { gc } = this.config;
-    if (!gc.enabled) return;
-    const tick = () => {
-      this.gcTimer = setTimeout(() => {
-        this.collect({ deleteUntagged: gc.deleteUntagged, dryRun: false, gracePeriod: gc.gracePeriod })
-          .catch((err: unknown) => this.log.error({ err }, 'garbage collection failed'))
-          .finally(tick);
-      }, gc.interval);
-      this.gcTimer.unref();
-    };
-    tick();
-  }
-
-  /** The background scrub, when enabled (fsck.scrub); close() stops it. */
-  startScrub(): void {
-    if (this.config.fsck.scrub.enabled) this.scrubber.start();
-  }
-
   async close(): Promise<void> {
-    clearInterval(this.purgeTimer);
-    if (this.gcTimer) clearTimeout(this.gcTimer);
-    await this.scrubber.stop(); // before the metadata store closes under it
     await this.pulls.close();
     await this.metadata.close();
   }

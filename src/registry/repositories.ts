@@ -2,7 +2,7 @@ import type { EventOrigin } from '../events/event.js';
 import type { EventRecorder } from '../events/recorder.js';
 import type { MetadataStore, Page } from '../metadata/store.js';
 import type { Quotas } from '../quota/quotas.js';
-import { nameUnknown } from './errors.js';
+import { nameUnknown } from '../oci/errors.js';
 import type { CatalogScan, Repositories, UsageWithQuota } from './services.js';
 
 export class RepositoryService implements Repositories {

@@ -1,4 +1,4 @@
-import { DomainError } from './errors.js';
+import { DomainError } from '../oci/errors.js';
 
 /**
  * The one domain error for "no space left": the filesystem (ENOSPC), a quota of the filesystem (EDQUOT) or SQLite

@@ -1,5 +1,5 @@
 import type { MetadataStore, Page } from '../metadata/store.js';
-import { nameUnknown } from './errors.js';
+import { nameUnknown } from '../oci/errors.js';
 import type { Tags } from './services.js';
 
 export class TagService implements Tags {

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { DigestAlgorithm, ParsedDigest } from '../oci/digest.js';
 import { DigestHasher, hashStream, passing } from '../oci/digest-stream.js';
-import { DomainError, unknownUpload } from './errors.js';
+import { DomainError, unknownUpload } from '../oci/errors.js';
 import type { BlobDriver } from '../storage/driver.js';
 import { NotFoundError, OffsetMismatchError } from '../storage/driver.js';
 import { blobKey } from '../storage/paths.js';

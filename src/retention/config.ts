@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { optionalDuration } from '../config/fields.js';
+import { optionalDuration } from '../config-fields/fields.js';
 
 const pattern = z.string().refine(
   (v) => {

@@ -1,6 +1,6 @@
 // Configuration of TLS: certificates from files or from an ACME CA, and the plain-HTTP listener beside the HTTPS one.
 import { z } from 'zod';
-import { duration, section } from '../config/fields.js';
+import { duration, section } from '../config-fields/fields.js';
 
 const hostPort = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/;
 /** A DNS name a public ACME CA can validate over HTTP-01 (no wildcards: those need DNS-01). */

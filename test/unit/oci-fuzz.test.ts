@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { apiError } from '../../src/api/errors.js';
-import { isDomainError } from '../../src/registry/errors.js';
+import { isDomainError } from '../../src/oci/errors.js';
 import { parseManifest } from '../../src/oci/manifest.js';
 import { contentType, hostileManifest } from '../support/hostile-json.js';
 

@@ -1,6 +1,6 @@
 import type { AuthAccessController } from '../../auth/types.js';
 import { RegistryError } from '../errors.js';
-import type { AccessController } from '../access.js';
+import type { AccessController } from '../../auth/access.js';
 import { eventOrigin, send, sendJson, type Handler } from '../context.js';
 import { paginate, parsePage } from '../pagination.js';
 

@@ -1,4 +1,4 @@
-import { DomainError } from '../../registry/errors.js';
+import { DomainError } from '../../oci/errors.js';
 import { eventOrigin, send, type Handler } from '../context.js';
 import { parseRange } from '../range.js';
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { isDigestAlgorithm, requireDigest } from '../../oci/digest.js';
-import { DomainError, unknownUpload } from '../../registry/errors.js';
+import { DomainError, unknownUpload } from '../../oci/errors.js';
 import { refusedMidStream } from '../../registry/quota-scope.js';
 import type { Chunk, ChunkRange, MountSource, UploadStatus } from '../../registry/services.js';
 import { RegistryError } from '../errors.js';

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { dataOptions, loadCommandConfig } from '../config-options.js';
 import pino from 'pino';
-import { formatProblem, formatSummary, hints, problemJson, progressLine, summaryJson } from '../../fsck/format.js';
+import { formatProblem, formatSummary, hints, problemJson, progressLine, summaryJson } from '../fsck-report.js';
 import { runFsck } from '../../fsck/fsck.js';
 import type { FsckPhase, FsckProgress } from '../../fsck/types.js';
 import { createLogger } from '../../log/logger.js';

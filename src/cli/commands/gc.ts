@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { dataOptions, loadCommandConfig } from '../config-options.js';
-import { parseDuration } from '../../config/duration.js';
+import { parseDuration } from '../../config-fields/duration.js';
 import { createLogger } from '../../log/logger.js';
 import { openRegistry } from '../../registry/registry.js';
 import { formatBytes } from '../progress.js';

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config/load.js';
 import { createLogger } from '../../log/logger.js';
-import { startServer } from '../serve.js';
+import { startServer } from '../../runtime/server.js';
 
 export const serveUsage = 'wharf serve [--config FILE] [--addr HOST:PORT] [--data-dir DIR]';
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { apiError, maxDetailString, RegistryError } from '../../../src/api/errors.js';
-import { DomainError } from '../../../src/registry/errors.js';
+import { DomainError } from '../../../src/oci/errors.js';
 import { StorageFullError } from '../../../src/registry/storage-full.js';
 
 test('an out-of-order chunk: 416 with the Range the upload is at, and its id when known', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { configLeaves, envName } from '../../../src/config/introspect.js';
 import { fsckConfigSchema } from '../../../src/fsck/config.js';
-import { formatProblem, formatSummary, hints, progressLine, summaryJson } from '../../../src/fsck/format.js';
+import { formatProblem, formatSummary, hints, progressLine, summaryJson } from '../../../src/cli/fsck-report.js';
 
 describe('fsck config', () => {
   test('defaults: scrub off, 50 MiB/s, a round a day', () => {

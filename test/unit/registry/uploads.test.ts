@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import pino from 'pino';
 import { parseDigest } from '../../../src/oci/digest.js';
-import { isDomainError } from '../../../src/registry/errors.js';
+import { isDomainError } from '../../../src/oci/errors.js';
 import { SqliteMetadataStore } from '../../../src/metadata/sqlite.js';
 import { FilesystemDriver } from '../../../src/storage/filesystem.js';
 import { MemoryDriver } from '../../../src/storage/memory.js';

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { appendVary, corsConfigSchema, defaultExposedHeaders, handleCors, type CorsConfig } from '../../../src/api/cors.js';
-import { applySecurityHeaders, securityHeadersConfigSchema, type SecurityHeadersConfig } from '../../../src/api/security-headers.js';
+import { appendVary, corsConfigSchema, defaultExposedHeaders, handleCors, type CorsConfig } from '../../../src/http/cors.js';
+import { applySecurityHeaders, securityHeadersConfigSchema, type SecurityHeadersConfig } from '../../../src/http/security-headers.js';
 import { configLeaves } from '../../../src/config/introspect.js';
 import { Http01ChallengeResponder } from '../../../src/tls/challenges.js';
 import { tlsConfigSchema } from '../../../src/tls/config.js';

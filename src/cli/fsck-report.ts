@@ -1,7 +1,7 @@
 // How fsck reports, for people (text) and programs (JSON lines).
-import { formatBytes, progressBar } from '../cli/progress.js';
-import type { FsckReport } from './fsck.js';
-import { problemKinds, type FsckProblem, type FsckProgress } from './types.js';
+import { formatBytes, progressBar } from './progress.js';
+import type { FsckReport } from '../fsck/fsck.js';
+import { problemKinds, type FsckProblem, type FsckProgress } from '../fsck/types.js';
 
 const pad = ' '.repeat(15);
 

@@ -1,7 +1,7 @@
 // Security headers on every API response: HSTS (over TLS only), nosniff, frame and referrer policies, a CSP.
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { duration, section } from '../config/fields.js';
+import { duration, section } from '../config-fields/fields.js';
 
 const headerValue = (fallback: string) => z.string().regex(/^[\t\x20-\x7e]*$/, 'printable ASCII only (no line breaks)').default(fallback);
 

@@ -2,7 +2,7 @@
 // authentication (a preflight never carries credentials; answering it 401 as Distribution does breaks browser UIs).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { duration } from '../config/fields.js';
+import { duration } from '../config-fields/fields.js';
 
 /** `*`, an exact origin (`https://ui.example.com`, `http://localhost:8080`) or one subdomain wildcard (`https://*.example.com`). */
 const originPattern = /^(\*|https?:\/\/(\*\.)?([A-Za-z0-9-]+\.)*[A-Za-z0-9-]+(:\d{1,5})?|https?:\/\/\[[0-9A-Fa-f:.]+\](:\d{1,5})?)$/;
