@@ -31,7 +31,7 @@ import {
 } from './layout.js';
 import { prune, type PruneSummary } from './prune.js';
 import { dropUnreferenced, readSnapshot } from './snapshot-db.js';
-import { sqliteSchemaVersion } from './sqlite-snapshot.js';
+import { metadataDriver, metadataSnapshotSchema, MetadataUnavailableError } from '../metadata/open.js';
 
 export type { PruneSummary } from './prune.js';
 
@@ -202,7 +202,9 @@ async function attemptBackup(
   const dbPath = join(partial, metadataFile);
   const tmpDb = `${dbPath}.tmp`;
   options.onProgress?.({ phase: 'metadata', blobsDone: 0, blobsTotal: 0, bytesDone: 0, bytesTotal: 0 });
-  await snapshotMetadata(tmpDb);
+  await snapshotMetadata(tmpDb).catch((err: unknown) => {
+    throw err instanceof MetadataUnavailableError ? new BackupError(err.message) : err;
+  });
   await rename(tmpDb, dbPath);
   const contents = await readSnapshot(dbPath);
 
@@ -237,7 +239,7 @@ async function attemptBackup(
     name,
     wharfVersion: await wharfVersion(),
     createdAt: createdAt.toISOString(),
-    metadata: { file: metadataFile, driver: 'sqlite', size: dbInfo.size, sha256: dbInfo.digest, schemaVersion: sqliteSchemaVersion(dbPath) },
+    metadata: { file: metadataFile, driver: metadataDriver, size: dbInfo.size, sha256: dbInfo.digest, schemaVersion: metadataSnapshotSchema(dbPath) },
     counts: {
       repositories: final.repositories,
       manifests: final.manifests,

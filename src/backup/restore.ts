@@ -6,10 +6,10 @@
 // leaving a registry that lists images whose bytes are missing.
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
-import { SqliteMetadataStore } from '../metadata/sqlite.js';
+import { metadataDriver, metadataRestoreTarget, metadataSchemaVersion, openMetadataSnapshot, type MetadataRestoreTarget } from '../metadata/open.js';
 import { parseDigest } from '../oci/digest.js';
 import { DigestHasher } from '../oci/digest-stream.js';
 import { createDriver } from '../registry/registry.js';
@@ -30,7 +30,6 @@ import {
   type SnapshotManifest,
 } from './layout.js';
 import { listBlobsAndTags } from './snapshot-db.js';
-import { currentSchemaVersion } from './sqlite-snapshot.js';
 
 export const restoreMarker = '.wharf-restore.json';
 
@@ -94,7 +93,7 @@ async function readMarker(dataDir: string): Promise<Marker | null> {
 }
 
 /** Refuses a target that holds anything but an interrupted restore of this very snapshot. */
-async function checkTarget(config: Config, source: string, snapshot: string): Promise<'fresh' | 'resume'> {
+async function checkTarget(config: Config, target: MetadataRestoreTarget, source: string, snapshot: string): Promise<'fresh' | 'resume'> {
   const dataDir = config.storage.dataDir;
   const marker = await readMarker(dataDir);
   if (marker) {
@@ -110,10 +109,7 @@ async function checkTarget(config: Config, source: string, snapshot: string): Pr
   const storageRoot = config.storage.filesystem.root!;
   const storageEntries = await entriesOf(storageRoot);
   if (storageEntries && storageEntries.length > 0 && !storageRoot.startsWith(`${dataDir}/`)) found.push(`${storageRoot} is not empty`);
-  const dbPath = config.metadata.sqlite.path!;
-  if (!dbPath.startsWith(`${dataDir}/`)) {
-    for (const p of [dbPath, `${dbPath}-wal`]) if (await pathExists(p)) found.push(`${p} exists`);
-  }
+  found.push(...(await target.existing()));
   if (found.length > 0) {
     throw new BackupError('refusing to restore: the target is not empty (restore never merges into or overwrites a registry; choose an empty --data-dir or move this one aside)', found);
   }
@@ -162,18 +158,19 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreSummar
   const started = Date.now();
   const { config } = options;
   const source = resolve(options.source);
-  if (config.metadata.driver !== 'sqlite' || config.metadata.sqlite.path === ':memory:') {
-    throw new BackupError('restore needs the SQLite metadata store on a file');
-  }
+  const target = metadataRestoreTarget(config);
+  if (!target) throw new BackupError('restore needs the SQLite metadata store on a file');
   const { name, dir, manifest } = await resolveSnapshot(source, options.snapshot);
-  if (manifest.metadata.driver !== 'sqlite') throw new BackupError(`snapshot ${name} holds ${manifest.metadata.driver} metadata; this Wharf restores sqlite`);
-  if (manifest.metadata.schemaVersion > currentSchemaVersion) {
+  if (manifest.metadata.driver !== metadataDriver) {
+    throw new BackupError(`snapshot ${name} holds ${manifest.metadata.driver} metadata; this Wharf restores ${metadataDriver}`);
+  }
+  if (manifest.metadata.schemaVersion > metadataSchemaVersion) {
     throw new BackupError(
       `snapshot ${name} was written by Wharf ${manifest.wharfVersion} (metadata schema ${manifest.metadata.schemaVersion}); ` +
-        `this Wharf knows schema ${currentSchemaVersion}: restore with the newer version`,
+        `this Wharf knows schema ${metadataSchemaVersion}: restore with the newer version`,
     );
   }
-  const mode = await checkTarget(config, source, name);
+  const mode = await checkTarget(config, target, source, name);
   const dataDir = config.storage.dataDir;
   await mkdir(dataDir, { recursive: true });
   if (mode === 'fresh') {
@@ -184,10 +181,8 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreSummar
   }
 
   // The metadata, to a temporary name next to its final place; checked against the snapshot's manifest.
-  const dbPath = config.metadata.sqlite.path!;
-  const tmpDb = `${dbPath}.restoring`;
-  await mkdir(dirname(dbPath), { recursive: true });
-  for (const p of [tmpDb, `${tmpDb}-wal`, `${tmpDb}-shm`]) await rm(p, { force: true });
+  const tmpDb = target.staging;
+  await target.reset();
   try {
     await copyVerified(createReadStream(join(dir, manifest.metadata.file ?? metadataFile)), tmpDb, manifest.metadata.sha256, manifest.metadata.size);
   } catch (err) {
@@ -196,7 +191,7 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreSummar
     throw err;
   }
   // Opening it applies the migrations this Wharf has and the snapshot's writer had not.
-  const store = new SqliteMetadataStore({ path: tmpDb, synchronous: config.metadata.sqlite.synchronous });
+  const store = openMetadataSnapshot(tmpDb);
   const { blobs, tags } = await listBlobsAndTags(store).finally(() => store.close());
   const listed = new Map(manifest.blobs.map((b) => [b.digest, b.size]));
   const disagree = blobs.filter((b) => listed.get(b.digest) !== b.size).map((b) => b.digest);
@@ -240,10 +235,7 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreSummar
     );
   }
 
-  await rm(`${tmpDb}-wal`, { force: true });
-  await rm(`${tmpDb}-shm`, { force: true });
-  await rename(tmpDb, dbPath);
-  await fsyncDir(dirname(dbPath));
+  await target.commit();
   await rm(join(dataDir, restoreMarker), { force: true });
   await fsyncDir(dataDir);
   return {

@@ -1,7 +1,7 @@
 // Reading a metadata snapshot (the SQLite file a backup holds) through the store interface, for backup and restore.
 import { rm } from 'node:fs/promises';
 import type { MetadataStore } from '../metadata/store.js';
-import { SqliteMetadataStore } from '../metadata/sqlite.js';
+import { openMetadataSnapshot } from '../metadata/open.js';
 import { fileSize } from './files.js';
 import { BackupError, type SnapshotBlob } from './layout.js';
 
@@ -34,7 +34,7 @@ export async function listBlobsAndTags(store: MetadataStore): Promise<{ blobs: S
 
 /** Everything backup needs to know from a metadata snapshot. */
 export async function readSnapshot(path: string): Promise<SnapshotContents> {
-  const store = new SqliteMetadataStore({ path, synchronous: 'normal' });
+  const store = openMetadataSnapshot(path);
   try {
     const { blobs, tags } = await listBlobsAndTags(store);
     const stats = await store.stats();
@@ -54,7 +54,7 @@ async function selfContained(path: string): Promise<void> {
 
 /** Removes from the snapshot the records of blobs no manifest in it references; returns the others. */
 export async function dropUnreferenced(path: string, digests: readonly string[]): Promise<string[]> {
-  const store = new SqliteMetadataStore({ path, synchronous: 'normal' });
+  const store = openMetadataSnapshot(path);
   const needed: string[] = [];
   try {
     for (const digest of digests) {

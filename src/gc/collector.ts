@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ManifestReview, MetadataStore } from '../metadata/store.js';
+import type { GcStore, ManifestReview } from '../metadata/store.js';
+import { Pacer } from '../metadata/yield.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { parseDigest } from '../oci/digest.js';
 import type { BlobDriver } from '../storage/driver.js';
@@ -37,13 +38,14 @@ const leaseTtlMs = 60_000;
  * Online garbage collection: no downtime, no read-only mode. It reads only the review queues the metadata store
  * keeps as content changes, so a pass costs what changed since the last one, not the size of the registry. Every
  * deletion is re-checked inside the store's transaction, and blob bytes are deleted under a lease that uploads of
- * the same digest also take, so a concurrent push is never undone.
+ * the same digest also take, so a concurrent push is never undone. A pass yields the event loop every few
+ * milliseconds (each store call is a short transaction), so requests are served while it works through a backlog.
  */
 export class GarbageCollector {
   private running: Promise<GcSummary> | null = null;
 
   constructor(
-    private readonly metadata: MetadataStore,
+    private readonly metadata: GcStore,
     private readonly driver: BlobDriver,
     private readonly log: Logger,
     private readonly metrics: Metrics,
@@ -61,15 +63,20 @@ export class GarbageCollector {
     const started = Date.now();
     const counts = { manifestsDeleted: 0, blobsDeleted: 0, bytesFreed: 0, reviewed: 0, deferred: 0, busy: 0 };
     const owner = `gc-${randomUUID()}`;
-    if (!options.dryRun) await this.finishPendingDeletions(owner, counts);
+    const pacer = new Pacer();
+    if (!options.dryRun) {
+      // A repository deletion cut short (a crash) left contents behind that nothing else removes.
+      await this.metadata.purgeDeletedRepositories();
+      await this.finishPendingDeletions(owner, counts, pacer);
+    }
     if (options.deleteUntagged) {
       // Deleting an index or a subject queues its children and referrers: repeat until a pass deletes nothing.
       for (;;) {
-        const deleted = await this.manifestPhase(options, counts);
+        const deleted = await this.manifestPhase(options, counts, pacer);
         if (deleted === 0 || options.dryRun) break;
       }
     }
-    await this.blobPhase(options, owner, counts);
+    await this.blobPhase(options, owner, counts, pacer);
     const summary: GcSummary = { dryRun: options.dryRun, ...counts, durationMs: Date.now() - started };
     if (!options.dryRun) {
       this.metrics.gcRuns.inc();
@@ -81,7 +88,11 @@ export class GarbageCollector {
     return summary;
   }
 
-  private async manifestPhase(options: GcOptions, counts: { manifestsDeleted: number; reviewed: number; deferred: number }): Promise<number> {
+  private async manifestPhase(
+    options: GcOptions,
+    counts: { manifestsDeleted: number; reviewed: number; deferred: number },
+    pacer: Pacer,
+  ): Promise<number> {
     const now = Date.now();
     const cutoff = now - options.gracePeriod;
     let after: ManifestReview | null = null;
@@ -93,6 +104,7 @@ export class GarbageCollector {
         counts.reviewed++;
         if (decision.outcome === 'deleted' || decision.outcome === 'would-delete') deleted++;
         if (decision.outcome === 'deferred') counts.deferred++;
+        await pacer.tick();
       }
       options.onProgress?.({ phase: 'manifests', reviewed: counts.reviewed });
       if (page.length < 200) break;
@@ -106,6 +118,7 @@ export class GarbageCollector {
     options: GcOptions,
     owner: string,
     counts: { blobsDeleted: number; bytesFreed: number; reviewed: number; deferred: number; busy: number },
+    pacer: Pacer,
   ): Promise<void> {
     const now = Date.now();
     const cutoff = now - options.gracePeriod;
@@ -113,6 +126,7 @@ export class GarbageCollector {
     for (;;) {
       const page = await this.metadata.dueBlobReviews(now, after, 500);
       for (const digest of page) {
+        await pacer.tick();
         counts.reviewed++;
         if (options.dryRun) {
           const decision = await this.metadata.collectBlob(digest, cutoff, options.gracePeriod, true);
@@ -151,8 +165,9 @@ export class GarbageCollector {
   }
 
   /** Deletions a crashed pass recorded but did not finish; a blob pushed again since then is left alone. */
-  private async finishPendingDeletions(owner: string, counts: { blobsDeleted: number }): Promise<void> {
+  private async finishPendingDeletions(owner: string, counts: { blobsDeleted: number }, pacer: Pacer): Promise<void> {
     for (const digest of await this.metadata.pendingBlobDeletions(10_000)) {
+      await pacer.tick();
       if (!(await this.metadata.acquireBlobLease(digest, owner, leaseTtlMs))) continue;
       try {
         if (await this.metadata.getBlob(digest)) await this.metadata.clearPendingDeletion(digest);

@@ -140,4 +140,54 @@ export const migrations: readonly string[] = [
   ALTER TABLE uploads ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
   CREATE INDEX uploads_by_repository ON uploads(repository);
   `,
+  // Every count a request or a scrape reads, kept with the data (never a count(*) over a table), and repository
+  // deletion in two steps: the row is renamed out of the namespace and hidden at once (deleted = 1), and its
+  // contents go afterwards in bounded transactions, so deleting a huge repository never holds the writer long.
+  `
+  ALTER TABLE repositories ADD COLUMN manifest_count INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE repositories ADD COLUMN tag_count INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE repositories ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+  UPDATE repositories SET
+    manifest_count = (SELECT count(*) FROM manifests m WHERE m.repository_id = repositories.id),
+    tag_count = (SELECT count(*) FROM tags t WHERE t.repository_id = repositories.id);
+  CREATE TABLE store_totals (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    repositories INTEGER NOT NULL,
+    manifests INTEGER NOT NULL,
+    blobs INTEGER NOT NULL,
+    blob_bytes INTEGER NOT NULL
+  );
+  INSERT INTO store_totals (id, repositories, manifests, blobs, blob_bytes) SELECT 1,
+    (SELECT count(*) FROM repositories), (SELECT count(*) FROM manifests), (SELECT count(*) FROM blobs), (SELECT coalesce(sum(size), 0) FROM blobs);
+
+  CREATE TRIGGER totals_repository_added AFTER INSERT ON repositories BEGIN
+    UPDATE store_totals SET repositories = repositories + 1;
+  END;
+  CREATE TRIGGER totals_repository_deleted AFTER UPDATE OF deleted ON repositories WHEN NEW.deleted <> 0 AND OLD.deleted = 0 BEGIN
+    UPDATE store_totals SET repositories = repositories - 1;
+  END;
+  CREATE TRIGGER totals_repository_dropped AFTER DELETE ON repositories WHEN OLD.deleted = 0 BEGIN
+    UPDATE store_totals SET repositories = repositories - 1;
+  END;
+  CREATE TRIGGER usage_manifest_added AFTER INSERT ON manifests BEGIN
+    UPDATE repositories SET manifest_count = manifest_count + 1 WHERE id = NEW.repository_id;
+    UPDATE store_totals SET manifests = manifests + 1;
+  END;
+  CREATE TRIGGER usage_manifest_removed AFTER DELETE ON manifests BEGIN
+    UPDATE repositories SET manifest_count = manifest_count - 1 WHERE id = OLD.repository_id;
+    UPDATE store_totals SET manifests = manifests - 1;
+  END;
+  CREATE TRIGGER usage_tag_added AFTER INSERT ON tags BEGIN
+    UPDATE repositories SET tag_count = tag_count + 1 WHERE id = NEW.repository_id;
+  END;
+  CREATE TRIGGER usage_tag_removed AFTER DELETE ON tags BEGIN
+    UPDATE repositories SET tag_count = tag_count - 1 WHERE id = OLD.repository_id;
+  END;
+  CREATE TRIGGER totals_blob_added AFTER INSERT ON blobs BEGIN
+    UPDATE store_totals SET blobs = blobs + 1, blob_bytes = blob_bytes + NEW.size;
+  END;
+  CREATE TRIGGER totals_blob_removed AFTER DELETE ON blobs BEGIN
+    UPDATE store_totals SET blobs = blobs - 1, blob_bytes = blob_bytes - OLD.size;
+  END;
+  `,
 ];

@@ -26,6 +26,8 @@ import type {
   UploadUsage,
 } from './store.js';
 import { DatabaseFileIdentity } from './sqlite-identity.js';
+import { SqliteGc } from './sqlite-gc.js';
+import { SqliteOutbox } from './sqlite-outbox.js';
 import { SqliteUploadSessions } from './sqlite-uploads.js';
 
 export interface SqliteOptions {
@@ -56,35 +58,16 @@ interface ReferrerRow {
   annotations: string | null;
 }
 
-interface DeliveryRow {
-  event_id: number;
-  endpoint: string;
-  repository: string;
-  payload: string;
-  attempts: number;
-  last_error: string | null;
-  created_at: number;
-}
-
-function toDelivery(row: DeliveryRow): Delivery {
-  return {
-    eventId: row.event_id,
-    endpoint: row.endpoint,
-    repository: row.repository,
-    payload: row.payload,
-    attempts: row.attempts,
-    lastError: row.last_error,
-    createdAt: row.created_at,
-  };
-}
-
 // better-sqlite3 is synchronous; each statement here is an indexed lookup or a small write, microseconds long, so
-// running them on the event loop is cheaper than any hand-off to a thread.
+// running them on the event loop is cheaper than any hand-off to a thread. What could touch an unbounded number of
+// rows (repository removal, GC, retention) is cut into bounded transactions with the event loop free in between.
 export class SqliteMetadataStore implements MetadataStore {
   readonly name = 'sqlite';
   private readonly db: Database.Database;
   private readonly stmt;
   private readonly uploads: SqliteUploadSessions;
+  private readonly gc: SqliteGc;
+  private readonly outbox: SqliteOutbox;
   private readonly identity: DatabaseFileIdentity | null;
 
   constructor(options: SqliteOptions) {
@@ -98,7 +81,10 @@ export class SqliteMetadataStore implements MetadataStore {
     this.migrate();
     const db = this.db;
     this.uploads = new SqliteUploadSessions(db);
+    this.gc = new SqliteGc(db);
+    this.outbox = new SqliteOutbox(db);
     const repoId = '(SELECT id FROM repositories WHERE name = ?)';
+    const usage = 'SELECT name, blob_count AS blobs, blob_bytes AS bytes, manifest_count AS manifests, tag_count AS tags FROM repositories';
     this.stmt = {
       ensureRepo: db.prepare('INSERT INTO repositories (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING'),
       repoIdOf: db.prepare<[string], { id: number }>('SELECT id FROM repositories WHERE name = ?'),
@@ -142,7 +128,7 @@ export class SqliteMetadataStore implements MetadataStore {
       listTags: db.prepare<[number, string, number], { name: string }>(
         'SELECT name FROM tags WHERE repository_id = ? AND name > ? ORDER BY name LIMIT ?',
       ),
-      listRepos: db.prepare<[string, number], { name: string }>('SELECT name FROM repositories WHERE name > ? ORDER BY name LIMIT ?'),
+      listRepos: db.prepare<[string, number], { name: string }>('SELECT name FROM repositories WHERE name > ? AND deleted = 0 ORDER BY name LIMIT ?'),
       referrers: db.prepare<[string, string], ReferrerRow>(
         `SELECT digest, media_type, size, artifact_type, annotations FROM manifests
          WHERE repository_id = ${repoId} AND subject = ? ORDER BY digest`,
@@ -150,103 +136,30 @@ export class SqliteMetadataStore implements MetadataStore {
       pullManifest: db.prepare(`UPDATE manifests SET last_pulled_at = ? WHERE repository_id = ${repoId} AND digest = ?`),
       pullTag: db.prepare(`UPDATE tags SET last_pulled_at = ? WHERE repository_id = ${repoId} AND name = ?`),
       deleteUpload: db.prepare('DELETE FROM uploads WHERE id = ?'),
-      stats: db.prepare<[], StoreStats>(
-        `SELECT (SELECT count(*) FROM repositories) AS repositories, (SELECT count(*) FROM manifests) AS manifests,
-                (SELECT count(*) FROM blobs) AS blobs, (SELECT coalesce(sum(size), 0) FROM blobs) AS blobBytes`,
-      ),
+      stats: db.prepare<[], StoreStats>('SELECT repositories, manifests, blobs, blob_bytes AS blobBytes FROM store_totals'),
       listBlobs: db.prepare<[string, number], { digest: string; size: number; created_at: number }>(
         'SELECT digest, size, created_at FROM blobs WHERE digest > ? ORDER BY digest LIMIT ?',
       ),
-      acquireLease: db.prepare(
-        `INSERT INTO blob_leases (digest, owner, expires_at) VALUES (?, ?, ?)
-         ON CONFLICT (digest) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at WHERE blob_leases.expires_at < ?`,
-      ),
-      releaseLease: db.prepare('DELETE FROM blob_leases WHERE digest = ? AND owner = ?'),
-      dueBlobs: db.prepare<[number, string, number], { digest: string }>(
-        'SELECT digest FROM gc_blob_review WHERE review_after <= ? AND digest > ? ORDER BY digest LIMIT ?',
-      ),
-      dueManifests: db.prepare<[number, string, string, string, number], { repository: string; digest: string }>(
-        `SELECT r.name AS repository, q.digest FROM gc_manifest_review q JOIN repositories r ON r.id = q.repository_id
-         WHERE q.review_after <= ? AND (r.name > ? OR (r.name = ? AND q.digest > ?)) ORDER BY r.name, q.digest LIMIT ?`,
-      ),
-      blobReferenced: db.prepare<[string], { one: number }>("SELECT 1 AS one FROM manifest_references WHERE digest = ? AND kind = 'blob' LIMIT 1"),
-      newestLink: db.prepare<[string], { newest: number | null }>('SELECT max(created_at) AS newest FROM repository_blobs WHERE digest = ?'),
-      deferBlob: db.prepare('UPDATE gc_blob_review SET review_after = ? WHERE digest = ?'),
-      dequeueBlob: db.prepare('DELETE FROM gc_blob_review WHERE digest = ?'),
       unlinkAll: db.prepare('DELETE FROM repository_blobs WHERE digest = ?'),
-      unusedLinks: db.prepare<[string], { repository_id: number; created_at: number }>(
-        `SELECT rb.repository_id, rb.created_at FROM repository_blobs rb WHERE rb.digest = ? AND NOT EXISTS (
-           SELECT 1 FROM manifest_references x JOIN manifests m ON m.id = x.manifest_id
-           WHERE x.digest = rb.digest AND x.kind = 'blob' AND m.repository_id = rb.repository_id)`,
-      ),
-      unlinkFrom: db.prepare('DELETE FROM repository_blobs WHERE repository_id = ? AND digest = ?'),
       deleteBlob: db.prepare('DELETE FROM blobs WHERE digest = ?'),
-      addPendingDeletion: db.prepare('INSERT INTO gc_pending_deletions (digest) VALUES (?) ON CONFLICT DO NOTHING'),
-      pendingDeletions: db.prepare<[number], { digest: string }>('SELECT digest FROM gc_pending_deletions LIMIT ?'),
-      clearPendingDeletion: db.prepare('DELETE FROM gc_pending_deletions WHERE digest = ?'),
-      reviewedManifest: db.prepare<[string, string], { id: number; repository_id: number; size: number; subject: string | null; created_at: number }>(
-        `SELECT m.id, m.repository_id, m.size, m.subject, m.created_at FROM manifests m
-         WHERE m.repository_id = ${repoId} AND m.digest = ?`,
-      ),
-      manifestTagged: db.prepare<[number, string], { one: number }>('SELECT 1 AS one FROM tags WHERE repository_id = ? AND manifest_digest = ? LIMIT 1'),
-      manifestHasParent: db.prepare<[number, string], { one: number }>(
-        `SELECT 1 AS one FROM manifest_references r JOIN manifests p ON p.id = r.manifest_id
-         WHERE p.repository_id = ? AND r.digest = ? AND r.kind = 'manifest' LIMIT 1`,
-      ),
-      manifestExists: db.prepare<[number, string], { one: number }>('SELECT 1 AS one FROM manifests WHERE repository_id = ? AND digest = ?'),
-      deferManifest: db.prepare(`UPDATE gc_manifest_review SET review_after = ? WHERE repository_id = ${repoId} AND digest = ?`),
-      dequeueManifest: db.prepare(`DELETE FROM gc_manifest_review WHERE repository_id = ${repoId} AND digest = ?`),
-      deleteManifestById: db.prepare('DELETE FROM manifests WHERE id = ?'),
-      deleteRepository: db.prepare('DELETE FROM repositories WHERE name = ?'),
-      forgetManifestReviews: db.prepare('DELETE FROM gc_manifest_review WHERE repository_id = ?'),
-      usageOf: db.prepare<[string], { name: string; blobs: number; bytes: number; manifests: number; tags: number }>(
-        `SELECT r.name,
-           r.blob_count AS blobs, r.blob_bytes AS bytes,
-           (SELECT count(*) FROM manifests m WHERE m.repository_id = r.id) AS manifests,
-           (SELECT count(*) FROM tags t WHERE t.repository_id = r.id) AS tags
-         FROM repositories r WHERE r.name = ?`,
+      usageOf: db.prepare<[string], RepositoryUsage>(`${usage} WHERE name = ? AND deleted = 0`),
+      listUsage: db.prepare<[string, number], RepositoryUsage>(`${usage} WHERE name > ? AND deleted = 0 ORDER BY name LIMIT ?`),
+      // Renamed out of the namespace (no valid repository name starts with '#') so the name is free at once.
+      markDeleted: db.prepare<[string], { id: number }>(
+        "UPDATE repositories SET deleted = 1, name = '#deleted/' || id WHERE name = ? AND deleted = 0 RETURNING id",
       ),
       tagDetails: db.prepare<[string], { name: string; digest: string; updated_at: number; last_pulled_at: number | null }>(
         `SELECT name, manifest_digest AS digest, updated_at, last_pulled_at FROM tags WHERE repository_id = ${repoId} ORDER BY updated_at DESC, name`,
       ),
-      untagged: db.prepare<[string, number, number], { digest: string }>(
-        `SELECT m.digest FROM manifests m WHERE m.repository_id = ${repoId} AND m.created_at < ?
+      // Digest order follows the (repository_id, digest) index: a page reads about `limit` rows, not the repository.
+      untagged: db.prepare<[string, string, number, number], { digest: string }>(
+        `SELECT m.digest FROM manifests m WHERE m.repository_id = ${repoId} AND m.digest > ? AND m.created_at < ?
            AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.manifest_digest = m.digest)
-         ORDER BY m.created_at LIMIT ?`,
+         ORDER BY m.digest LIMIT ?`,
       ),
       referencing: db.prepare<[string], { repository: string; digest: string }>(
         `SELECT r.name AS repository, m.digest FROM manifest_references x JOIN manifests m ON m.id = x.manifest_id
          JOIN repositories r ON r.id = m.repository_id WHERE x.digest = ? ORDER BY r.name, m.digest`,
-      ),
-      insertEvent: db.prepare<[string, string, number], { id: number }>(
-        'INSERT INTO events (repository, payload, created_at) VALUES (?, ?, ?) RETURNING id',
-      ),
-      insertDelivery: db.prepare(
-        "INSERT INTO deliveries (endpoint, event_id, repository, status, next_attempt_at) VALUES (?, ?, ?, 'pending', ?)",
-      ),
-      dueDeliveries: db.prepare<[string, number, number], DeliveryRow>(
-        `SELECT d.event_id, d.endpoint, d.repository, e.payload, d.attempts, d.last_error, e.created_at
-         FROM deliveries d JOIN events e ON e.id = d.event_id
-         WHERE d.endpoint = ? AND d.status = 'pending' AND d.next_attempt_at <= ?
-           AND d.event_id = (SELECT min(h.event_id) FROM deliveries h
-                             WHERE h.endpoint = d.endpoint AND h.status = 'pending' AND h.repository = d.repository)
-         ORDER BY d.event_id LIMIT ?`,
-      ),
-      deleteDelivery: db.prepare('DELETE FROM deliveries WHERE endpoint = ? AND event_id = ?'),
-      deleteEventIfDone: db.prepare('DELETE FROM events WHERE id = ? AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = ?)'),
-      failDelivery: db.prepare(
-        'UPDATE deliveries SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, status = ? WHERE endpoint = ? AND event_id = ?',
-      ),
-      deliveryStats: db.prepare<[], { endpoint: string; pending: number; dead: number }>(
-        `SELECT endpoint, sum(status = 'pending') AS pending, sum(status = 'dead') AS dead FROM deliveries GROUP BY endpoint ORDER BY endpoint`,
-      ),
-      deadDeliveries: db.prepare<[string | null, string | null, number], DeliveryRow>(
-        `SELECT d.event_id, d.endpoint, d.repository, e.payload, d.attempts, d.last_error, e.created_at
-         FROM deliveries d JOIN events e ON e.id = d.event_id
-         WHERE d.status = 'dead' AND (? IS NULL OR d.endpoint = ?) ORDER BY d.event_id LIMIT ?`,
-      ),
-      requeueDead: db.prepare(
-        "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE status = 'dead' AND (? IS NULL OR endpoint = ?)",
       ),
     };
   }
@@ -262,11 +175,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   private recordEvents(events: readonly OutboxEvent[] | undefined, now: number): void {
-    for (const event of events ?? []) {
-      if (event.endpoints.length === 0) continue;
-      const { id } = this.stmt.insertEvent.get(event.repository, event.payload, now)!;
-      for (const endpoint of event.endpoints) this.stmt.insertDelivery.run(endpoint, id, event.repository, now);
-    }
+    this.outbox.record(events, now);
   }
 
   private ensureRepository(name: string, now: number): number {
@@ -461,132 +370,81 @@ export class SqliteMetadataStore implements MetadataStore {
     await this.db.backup(destination);
   }
 
-  async appendEvents(events: readonly OutboxEvent[]): Promise<void> {
-    this.db.transaction(() => this.recordEvents(events, Date.now()))();
+  // Event outbox
+  appendEvents(events: readonly OutboxEvent[]): Promise<void> {
+    return this.outbox.appendEvents(events);
   }
 
-  async dueDeliveries(endpoint: string, now: number, limit: number): Promise<Delivery[]> {
-    return this.stmt.dueDeliveries.all(endpoint, now, limit).map(toDelivery);
+  dueDeliveries(endpoint: string, now: number, limit: number): Promise<Delivery[]> {
+    return this.outbox.dueDeliveries(endpoint, now, limit);
   }
 
-  async markDelivered(endpoint: string, eventId: number): Promise<void> {
-    this.db.transaction(() => {
-      this.stmt.deleteDelivery.run(endpoint, eventId);
-      this.stmt.deleteEventIfDone.run(eventId, eventId);
-    })();
+  markDelivered(endpoint: string, eventId: number): Promise<void> {
+    return this.outbox.markDelivered(endpoint, eventId);
   }
 
-  async markFailed(endpoint: string, eventId: number, error: string, nextAttemptAt: number | null): Promise<void> {
-    this.stmt.failDelivery.run(error.slice(0, 1000), nextAttemptAt ?? 0, nextAttemptAt === null ? 'dead' : 'pending', endpoint, eventId);
+  markFailed(endpoint: string, eventId: number, error: string, nextAttemptAt: number | null): Promise<void> {
+    return this.outbox.markFailed(endpoint, eventId, error, nextAttemptAt);
   }
 
-  async deliveryStats(): Promise<DeliveryStats[]> {
-    return this.stmt.deliveryStats.all();
+  deliveryStats(): Promise<DeliveryStats[]> {
+    return this.outbox.deliveryStats();
   }
 
-  async listDeadDeliveries(endpoint: string | null, limit: number): Promise<Delivery[]> {
-    return this.stmt.deadDeliveries.all(endpoint, endpoint, limit).map(toDelivery);
+  listDeadDeliveries(endpoint: string | null, limit: number): Promise<Delivery[]> {
+    return this.outbox.listDeadDeliveries(endpoint, limit);
   }
 
-  async requeueDead(endpoint: string | null): Promise<number> {
-    return this.stmt.requeueDead.run(Date.now(), endpoint, endpoint).changes;
+  requeueDead(endpoint: string | null): Promise<number> {
+    return this.outbox.requeueDead(endpoint);
   }
 
-  async acquireBlobLease(digest: string, owner: string, ttlMs: number): Promise<boolean> {
-    const now = Date.now();
-    return this.stmt.acquireLease.run(digest, owner, now + ttlMs, now).changes > 0;
+  // Garbage collection
+  acquireBlobLease(digest: string, owner: string, ttlMs: number): Promise<boolean> {
+    return this.gc.acquireBlobLease(digest, owner, ttlMs);
   }
 
-  async releaseBlobLease(digest: string, owner: string): Promise<void> {
-    this.stmt.releaseLease.run(digest, owner);
+  releaseBlobLease(digest: string, owner: string): Promise<void> {
+    return this.gc.releaseBlobLease(digest, owner);
   }
 
-  async dueBlobReviews(now: number, after: string, limit: number): Promise<string[]> {
-    return this.stmt.dueBlobs.all(now, after, limit).map((r) => r.digest);
+  dueBlobReviews(now: number, after: string, limit: number): Promise<string[]> {
+    return this.gc.dueBlobReviews(now, after, limit);
   }
 
-  async dueManifestReviews(now: number, after: ManifestReview | null, limit: number): Promise<ManifestReview[]> {
-    return this.stmt.dueManifests.all(now, after?.repository ?? '', after?.repository ?? '', after?.digest ?? '', limit);
+  dueManifestReviews(now: number, after: ManifestReview | null, limit: number): Promise<ManifestReview[]> {
+    return this.gc.dueManifestReviews(now, after, limit);
   }
 
-  async collectBlob(digest: string, cutoff: number, graceMs: number, dryRun: boolean): Promise<GcDecision> {
-    return this.db.transaction((): GcDecision => {
-      const blob = this.stmt.getBlob.get(digest);
-      if (!blob) {
-        if (!dryRun) this.stmt.dequeueBlob.run(digest);
-        return { outcome: 'gone', size: 0 };
-      }
-      if (this.stmt.blobReferenced.get(digest)) {
-        // The bytes stay, but a repository none of whose manifests uses the blob no longer holds it: its link
-        // goes, or its usage (and quota) would count a blob it cannot reach.
-        if (!dryRun) this.dropUnusedLinks(digest, cutoff, graceMs);
-        return { outcome: 'kept', size: blob.size };
-      }
-      const youngest = Math.max(blob.created_at, this.stmt.newestLink.get(digest)?.newest ?? 0);
-      if (youngest > cutoff) {
-        if (!dryRun) this.stmt.deferBlob.run(youngest + graceMs, digest);
-        return { outcome: 'deferred', size: blob.size };
-      }
-      if (dryRun) return { outcome: 'would-delete', size: blob.size };
-      this.stmt.unlinkAll.run(digest);
-      this.stmt.deleteBlob.run(digest);
-      this.stmt.dequeueBlob.run(digest);
-      this.stmt.addPendingDeletion.run(digest);
-      return { outcome: 'deleted', size: blob.size };
-    })();
+  collectBlob(digest: string, cutoff: number, graceMs: number, dryRun: boolean): Promise<GcDecision> {
+    return this.gc.collectBlob(digest, cutoff, graceMs, dryRun);
   }
 
-  private dropUnusedLinks(digest: string, cutoff: number, graceMs: number): void {
-    let youngest = 0;
-    for (const link of this.stmt.unusedLinks.all(digest)) {
-      if (link.created_at > cutoff) youngest = Math.max(youngest, link.created_at);
-      else this.stmt.unlinkFrom.run(link.repository_id, digest);
-    }
-    if (youngest > 0) this.stmt.deferBlob.run(youngest + graceMs, digest);
-    else this.stmt.dequeueBlob.run(digest);
+  pendingBlobDeletions(limit: number): Promise<string[]> {
+    return this.gc.pendingBlobDeletions(limit);
   }
 
-  async pendingBlobDeletions(limit: number): Promise<string[]> {
-    return this.stmt.pendingDeletions.all(limit).map((r) => r.digest);
+  clearPendingDeletion(digest: string): Promise<void> {
+    return this.gc.clearPendingDeletion(digest);
   }
 
-  async clearPendingDeletion(digest: string): Promise<void> {
-    this.stmt.clearPendingDeletion.run(digest);
+  collectManifest(review: ManifestReview, cutoff: number, graceMs: number, dryRun: boolean): Promise<GcDecision> {
+    return this.gc.collectManifest(review, cutoff, graceMs, dryRun);
   }
 
-  async collectManifest(review: ManifestReview, cutoff: number, graceMs: number, dryRun: boolean): Promise<GcDecision> {
-    const { repository, digest } = review;
-    return this.db.transaction((): GcDecision => {
-      const m = this.stmt.reviewedManifest.get(repository, digest);
-      const done = (outcome: GcDecision['outcome'], size: number): GcDecision => {
-        if (!dryRun) this.stmt.dequeueManifest.run(repository, digest);
-        return { outcome, size };
-      };
-      if (!m) return done('gone', 0);
-      if (this.stmt.manifestTagged.get(m.repository_id, digest)) return done('kept', m.size);
-      if (this.stmt.manifestHasParent.get(m.repository_id, digest)) return done('kept', m.size);
-      if (m.subject && this.stmt.manifestExists.get(m.repository_id, m.subject)) return done('kept', m.size);
-      if (m.created_at > cutoff) {
-        if (!dryRun) this.stmt.deferManifest.run(m.created_at + graceMs, repository, digest);
-        return { outcome: 'deferred', size: m.size };
-      }
-      if (dryRun) return { outcome: 'would-delete', size: m.size };
-      // Cascades to its references; the triggers queue the blobs, children and referrers it kept alive.
-      this.stmt.deleteManifestById.run(m.id);
-      return done('deleted', m.size);
-    })();
+  purgeDeletedRepositories(): Promise<number> {
+    return this.gc.purgeDeletedRepositories();
   }
 
   async deleteRepository(repository: string, events?: readonly OutboxEvent[]): Promise<boolean> {
-    return this.db.transaction(() => {
-      const repo = this.stmt.repoIdOf.get(repository);
-      if (!repo) return false;
-      this.stmt.deleteRepository.run(repository);
-      // The cascade queued its manifests for review; with the repository gone there is nothing left to review.
-      this.stmt.forgetManifestReviews.run(repo.id);
-      this.recordEvents(events, Date.now());
-      return true;
+    const deleted = this.db.transaction(() => {
+      const row = this.stmt.markDeleted.get(repository);
+      if (row) this.recordEvents(events, Date.now());
+      return row;
     })();
+    if (!deleted) return false;
+    await this.gc.purgeRepository(deleted.id);
+    return true;
   }
 
   async repositoryUsage(repository: string): Promise<RepositoryUsage | null> {
@@ -594,16 +452,15 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async listRepositoryUsage(page: Page): Promise<RepositoryUsage[]> {
-    const names = await this.listRepositories(page);
-    return names.map((name) => this.stmt.usageOf.get(name)!).filter(Boolean);
+    return this.stmt.listUsage.all(page.last ?? '', page.limit);
   }
 
   async listTagDetails(repository: string): Promise<TagDetail[]> {
     return this.stmt.tagDetails.all(repository).map((t) => ({ name: t.name, digest: t.digest, updatedAt: t.updated_at, lastPulledAt: t.last_pulled_at }));
   }
 
-  async untaggedManifests(repository: string, createdBefore: number, limit: number): Promise<string[]> {
-    return this.stmt.untagged.all(repository, createdBefore, limit).map((r) => r.digest);
+  async untaggedManifests(repository: string, createdBefore: number, limit: number, after = ''): Promise<string[]> {
+    return this.stmt.untagged.all(repository, after, createdBefore, limit).map((r) => r.digest);
   }
 
   async manifestsReferencing(digest: string): Promise<{ repository: string; digest: string }[]> {

@@ -144,13 +144,16 @@ export interface TagDetail {
   readonly lastPulledAt: number | null;
 }
 
-export interface MetadataStore {
+/** What every store has, whichever ports it implements. */
+export interface StoreLifecycle {
   readonly name: string;
   close(): Promise<void>;
   /** A trivial round trip, for readiness checks. */
   ping(): Promise<void>;
+}
 
-  // Blobs
+/** Blobs, manifests, tags and repositories: what the distribution API reads and writes. */
+export interface ContentStore {
   getBlob(digest: string): Promise<BlobRecord | null>;
   getRepositoryBlob(repository: string, digest: string): Promise<BlobRecord | null>;
   /** Records a verified blob, links it to the repository and ends the upload session, in one transaction. */
@@ -159,7 +162,7 @@ export interface MetadataStore {
   linkBlob(repository: string, digest: string, events?: readonly OutboxEvent[]): Promise<boolean>;
   unlinkBlob(repository: string, digest: string, events?: readonly OutboxEvent[]): Promise<boolean>;
 
-  // Manifests and tags. Events are recorded only when the change happens.
+  // Events are recorded only when the change happens.
   putManifest(manifest: ManifestWrite, events?: readonly OutboxEvent[]): Promise<ManifestWriteResult>;
   getManifest(repository: string, reference: ManifestReference): Promise<ManifestRecord | null>;
   /** Removes the manifest and every tag pointing at it. */
@@ -169,21 +172,30 @@ export interface MetadataStore {
   listTags(repository: string, page: Page): Promise<string[] | null>;
   listRepositories(page: Page): Promise<string[]>;
   listReferrers(repository: string, subject: string, artifactType?: string): Promise<ReferrerRecord[]>;
-  /** Removes the repository with its tags, manifests and links; GC then reclaims blobs nothing else uses. */
+  /**
+   * Removes the repository with its tags, manifests and links; GC then reclaims blobs nothing else uses. The name
+   * is gone (NAME_UNKNOWN, free for a new push) and the events recorded at once; the contents of a large
+   * repository go in bounded transactions after that, and a pass that stopped half-way (a crash) is finished by
+   * GcStore.purgeDeletedRepositories.
+   */
   deleteRepository(repository: string, events?: readonly OutboxEvent[]): Promise<boolean>;
-  /** null when the repository does not exist. */
-  repositoryUsage(repository: string): Promise<RepositoryUsage | null>;
-  listRepositoryUsage(page: Page): Promise<RepositoryUsage[]>;
   listTagDetails(repository: string): Promise<TagDetail[]>;
-  /** Manifests no tag points at, created before `createdBefore` (retention candidates; GC re-checks each). */
-  untaggedManifests(repository: string, createdBefore: number, limit: number): Promise<string[]>;
+  /**
+   * Manifests no tag points at, created before `createdBefore`, in digest order after `after` (retention
+   * candidates; GC re-checks each).
+   */
+  untaggedManifests(repository: string, createdBefore: number, limit: number, after?: string): Promise<string[]>;
   /** Manifests that reference the blob, in any repository (fsck reports what a bad blob breaks). */
   manifestsReferencing(digest: string): Promise<{ repository: string; digest: string }[]>;
   /** Forgets a blob whose bytes are corrupt or missing, so it is no longer served (fsck --repair). */
   removeBlobRecord(digest: string): Promise<boolean>;
   recordPulls(pulls: readonly PullRecord[]): Promise<void>;
+  /** Every blob the registry knows, in digest order, for walkers (backup, fsck, GC). */
+  listBlobs(page: Page): Promise<BlobRecord[]>;
+}
 
-  // Upload sessions
+/** Upload sessions and the bytes they stage. */
+export interface UploadSessionStore {
   createUpload(upload: { id: string; repository: string; algorithm: string }): Promise<void>;
   getUpload(id: string): Promise<UploadRecord | null>;
   /** Opens a session unless that would exceed a limit on open sessions (checked and inserted atomically). */
@@ -195,14 +207,22 @@ export interface MetadataStore {
   listUploadsUpdatedBefore(time: number, limit: number, emptyOnly?: boolean): Promise<UploadRecord[]>;
   countUploads(): Promise<number>;
   uploadUsage(repository: string): Promise<UploadUsage>;
+}
 
+/**
+ * Totals, kept as counters with the data they count: each call reads a few rows whatever the registry's size
+ * (quota checks run on every upload request, metrics scrape often).
+ */
+export interface UsageStore {
   stats(): Promise<StoreStats>;
-  /** Every blob the registry knows, in digest order, for walkers (backup, fsck, GC). */
-  listBlobs(page: Page): Promise<BlobRecord[]>;
-  /** Writes a consistent copy of the whole store to `destination` (a file path) while it keeps serving. */
-  backup(destination: string): Promise<void>;
+  /** null when the repository does not exist. */
+  repositoryUsage(repository: string): Promise<RepositoryUsage | null>;
+  listRepositoryUsage(page: Page): Promise<RepositoryUsage[]>;
+}
 
-  // Online garbage collection. Review queues list what may have become garbage since it was last looked at.
+/** Online garbage collection. Review queues list what may have become garbage since it was last looked at. */
+export interface GcStore {
+  getBlob(digest: string): Promise<BlobRecord | null>;
   /**
    * A short exclusive claim on a digest, across processes and nodes: held by an upload while it commits the bytes
    * and by GC while it deletes them, so neither undoes the other. Expired leases are taken over.
@@ -210,6 +230,7 @@ export interface MetadataStore {
   acquireBlobLease(digest: string, owner: string, ttlMs: number): Promise<boolean>;
   releaseBlobLease(digest: string, owner: string): Promise<void>;
   dueBlobReviews(now: number, after: string, limit: number): Promise<string[]>;
+  /** Due reviews in repository-name, then digest order, after the exclusive bound `after`. */
   dueManifestReviews(now: number, after: ManifestReview | null, limit: number): Promise<ManifestReview[]>;
   /**
    * Deletes the blob's record (and its repository links) when, re-checked inside the transaction, no manifest
@@ -222,8 +243,12 @@ export interface MetadataStore {
   clearPendingDeletion(digest: string): Promise<void>;
   /** Deletes an untagged manifest that no surviving index or subject keeps, once older than `cutoff`. */
   collectManifest(review: ManifestReview, cutoff: number, graceMs: number, dryRun: boolean): Promise<GcDecision>;
+  /** Finishes removing the contents of deleted repositories (a deletion cut short); returns how many. */
+  purgeDeletedRepositories(): Promise<number>;
+}
 
-  // Event outbox: per endpoint, one queue per repository, delivered in order.
+/** The durable event outbox: per endpoint, one queue per repository, delivered in order. */
+export interface OutboxStore {
   appendEvents(events: readonly OutboxEvent[]): Promise<void>;
   /** The oldest undelivered event of each repository for the endpoint, if due by `now`. */
   dueDeliveries(endpoint: string, now: number, limit: number): Promise<Delivery[]>;
@@ -234,4 +259,14 @@ export interface MetadataStore {
   listDeadDeliveries(endpoint: string | null, limit: number): Promise<Delivery[]>;
   /** Puts dead-lettered deliveries back in their queues; returns how many. */
   requeueDead(endpoint: string | null): Promise<number>;
+}
+
+/** What retention reads and deletes: tags by age, then untagged manifests under GC's own re-check. */
+export type RetentionStore = Pick<ContentStore, 'listRepositories' | 'listTagDetails' | 'deleteTag' | 'untaggedManifests'> &
+  Pick<GcStore, 'collectManifest'>;
+
+/** The whole store: every port. Code that needs one concern depends on that port alone. */
+export interface MetadataStore extends StoreLifecycle, ContentStore, UploadSessionStore, UsageStore, GcStore, OutboxStore {
+  /** Writes a consistent copy of the whole store to `destination` (a file path) while it keeps serving. */
+  backup(destination: string): Promise<void>;
 }

@@ -7,7 +7,7 @@ import { Quotas } from '../quota/quotas.js';
 import { Retention, type RetentionAction } from '../retention/retention.js';
 import { Scrubber } from '../fsck/scrubber.js';
 import type { MetadataStore } from '../metadata/store.js';
-import { SqliteMetadataStore } from '../metadata/sqlite.js';
+import { openMetadataStore } from '../metadata/open.js';
 import type { BlobDriver } from '../storage/driver.js';
 import { FilesystemDriver } from '../storage/filesystem.js';
 import { BlobService } from './blobs.js';
@@ -107,10 +107,7 @@ export function createDriver(config: Config): BlobDriver {
 }
 
 export function createMetadataStore(config: Config): MetadataStore {
-  switch (config.metadata.driver) {
-    case 'sqlite':
-      return new SqliteMetadataStore({ path: config.metadata.sqlite.path!, synchronous: config.metadata.sqlite.synchronous });
-  }
+  return openMetadataStore(config);
 }
 
 export function openRegistry(config: Config, log: Logger): Registry {

@@ -1,20 +1,21 @@
 import type { EventOrigin } from '../events/event.js';
 import type { EventRecorder } from '../events/recorder.js';
-import type { MetadataStore, Page } from '../metadata/store.js';
+import type { ContentStore, Page, UsageStore } from '../metadata/store.js';
 import type { Quotas } from '../quota/quotas.js';
 import { nameUnknown } from '../oci/errors.js';
 import type { CatalogScan, Repositories, UsageWithQuota } from './services.js';
 
 export class RepositoryService implements Repositories {
   constructor(
-    private readonly metadata: MetadataStore,
+    private readonly metadata: Pick<ContentStore, 'deleteRepository' | 'listRepositories'> & Pick<UsageStore, 'repositoryUsage' | 'listRepositoryUsage'>,
     private readonly events: EventRecorder,
     private readonly quotas: Pick<Quotas, 'limitFor'>,
   ) {}
 
   /**
    * Deletes a repository: its tags, manifests and blob links go at once (readers get NAME_UNKNOWN), and the next
-   * GC pass reclaims the blobs no other repository uses.
+   * GC pass reclaims the blobs no other repository uses. The store removes a large repository's contents in
+   * bounded steps, so this may take a while without holding up other requests.
    */
   async delete(repository: string, origin?: EventOrigin): Promise<void> {
     const events = this.events.events('delete', { repository, digest: '' }, origin);

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { EventOrigin } from '../events/event.js';
 import type { EventRecorder } from '../events/recorder.js';
-import type { MetadataStore, TagDetail } from '../metadata/store.js';
+import type { RetentionStore, TagDetail } from '../metadata/store.js';
+import { Pacer } from '../metadata/yield.js';
 import { matchesAny, repositoryGlob } from '../oci/glob.js';
 import type { RetentionRule } from './config.js';
 
@@ -40,7 +41,7 @@ export class Retention {
 
   constructor(
     rules: readonly RetentionRule[],
-    private readonly metadata: MetadataStore,
+    private readonly metadata: RetentionStore,
     private readonly events: EventRecorder,
     private readonly log: Logger,
   ) {
@@ -55,11 +56,13 @@ export class Retention {
   async apply(dryRun: boolean, now = Date.now()): Promise<RetentionAction[]> {
     const actions: RetentionAction[] = [];
     if (!this.enabled) return actions;
+    // Each deletion is a short transaction; the pacer yields between them so requests keep being served.
+    const pacer = new Pacer();
     for (let last: string | undefined; ; ) {
       const page = await this.metadata.listRepositories({ last, limit: 500 });
       for (const repository of page) {
         const compiled = this.rules.find((r) => matchesAny(r.globs, repository));
-        if (compiled) actions.push(...(await this.applyRule(repository, compiled, dryRun, now)));
+        if (compiled) actions.push(...(await this.applyRule(repository, compiled, dryRun, now, pacer)));
       }
       if (page.length < 500) break;
       last = page[page.length - 1];
@@ -68,18 +71,25 @@ export class Retention {
     return actions;
   }
 
-  private async applyRule(repository: string, { rule, keepTags }: CompiledRule, dryRun: boolean, now: number): Promise<RetentionAction[]> {
+  private async applyRule(repository: string, { rule, keepTags }: CompiledRule, dryRun: boolean, now: number, pacer: Pacer): Promise<RetentionAction[]> {
     const actions: RetentionAction[] = [];
     for (const { tag, reason } of tagsToDelete(await this.metadata.listTagDetails(repository), rule, keepTags, now)) {
+      await pacer.tick();
       const events = this.events.events('delete', { repository, digest: tag.digest, tag: tag.name }, retentionOrigin);
       if (dryRun || (await this.metadata.deleteTag(repository, tag.name, events))) actions.push({ repository, tag: tag.name, digest: tag.digest, reason });
     }
     if (rule.untaggedOlderThan !== undefined) {
       const cutoff = now - rule.untaggedOlderThan;
-      for (const digest of await this.metadata.untaggedManifests(repository, cutoff, 10_000)) {
-        // The store re-checks that no index or surviving subject still needs it, as GC does.
-        const decision = await this.metadata.collectManifest({ repository, digest }, cutoff, rule.untaggedOlderThan, dryRun);
-        if (decision.outcome === 'deleted' || decision.outcome === 'would-delete') actions.push({ repository, digest, reason: 'untaggedOlderThan' });
+      for (let after = ''; ; ) {
+        const page = await this.metadata.untaggedManifests(repository, cutoff, 500, after);
+        for (const digest of page) {
+          await pacer.tick();
+          // The store re-checks that no index or surviving subject still needs it, as GC does.
+          const decision = await this.metadata.collectManifest({ repository, digest }, cutoff, rule.untaggedOlderThan, dryRun);
+          if (decision.outcome === 'deleted' || decision.outcome === 'would-delete') actions.push({ repository, digest, reason: 'untaggedOlderThan' });
+        }
+        if (page.length < 500) break;
+        after = page[page.length - 1]!;
       }
     }
     return actions;

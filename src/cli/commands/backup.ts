@@ -1,9 +1,8 @@
-import { access } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { dataOptions, loadCommandConfig } from '../config-options.js';
 import { runBackup, type BackupSummary } from '../../backup/backup.js';
 import { BackupError } from '../../backup/layout.js';
-import { snapshotSqlite } from '../../backup/sqlite-snapshot.js';
+import { describeMetadataStore, metadataStoreExists, snapshotMetadataStore } from '../../metadata/open.js';
 import { createDriver, createMetadataStore } from '../../registry/registry.js';
 import { formatBytes, formatDuration, Progress } from '../progress.js';
 
@@ -57,11 +56,8 @@ export async function backupCommand(args: string[]): Promise<number> {
     }
   }
   const config = await loadCommandConfig(values);
-  const dbPath = config.metadata.sqlite.path!;
-  try {
-    await access(dbPath);
-  } catch {
-    process.stderr.write(`wharf backup: no registry at ${config.storage.dataDir} (${dbPath} does not exist); check --data-dir / --config\n`);
+  if (!(await metadataStoreExists(config))) {
+    process.stderr.write(`wharf backup: no registry at ${config.storage.dataDir} (${describeMetadataStore(config)} does not exist); check --data-dir / --config\n`);
     return 1;
   }
   const metadata = createMetadataStore(config);
@@ -71,8 +67,8 @@ export async function backupCommand(args: string[]): Promise<number> {
       dest: positionals[0]!,
       metadata,
       driver: createDriver(config),
-      // Another process serves this database: copy it in one read transaction (see sqlite-snapshot.ts).
-      snapshotMetadata: (destination) => snapshotSqlite(dbPath, destination),
+      // Another process serves this store: snapshot it from outside (see metadata/sqlite-snapshot.ts).
+      snapshotMetadata: (destination) => snapshotMetadataStore(config, destination),
       keep,
       verifyExisting: values.verify,
       onProgress: (p) =>

@@ -1,10 +1,10 @@
-import { access } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { dataOptions, loadCommandConfig } from '../config-options.js';
 import { BackupError } from '../../backup/layout.js';
 import { DistributionLayoutError, DistributionStorage } from '../../importer/distribution.js';
 import { runImport, type ImportSummary, type RepositoryReport } from '../../importer/importer.js';
 import { createLogger } from '../../log/logger.js';
+import { metadataStoreExists } from '../../metadata/open.js';
 import { openRegistry, type Registry } from '../../registry/registry.js';
 import { formatBytes, formatDuration, Progress } from '../progress.js';
 
@@ -96,10 +96,7 @@ export async function importCommand(args: string[]): Promise<number> {
   }
   const dryRun = values['dry-run'];
   // A dry run must not create a registry: it compares with the existing one, if any.
-  const hasRegistry = await access(config.metadata.sqlite.path!).then(
-    () => true,
-    () => false,
-  );
+  const hasRegistry = await metadataStoreExists(config);
   const registry: Registry | null = !dryRun || hasRegistry ? openRegistry(config, createLogger(config.log)) : null;
   const progress = new Progress({ label: dryRun ? 'import (dry run)' : 'import', unit: 'blobs' });
   try {

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import { runBackup, type BackupOptions } from '../../../src/backup/backup.js';
 import { BackupError, backupBlobPath, listSnapshots, readLatest, readSnapshotManifest } from '../../../src/backup/layout.js';
 import { restoreMarker, runRestore } from '../../../src/backup/restore.js';
-import { snapshotSqlite } from '../../../src/backup/sqlite-snapshot.js';
+import { snapshotMetadataStore } from '../../../src/metadata/open.js';
 import type { Config } from '../../../src/config/schema.js';
 import type { Registry } from '../../../src/registry/registry.js';
 import { blobFile, configFor, open, pushBlob, pushImage, pushIndex, sha256, tempDir, view, type Image } from './support.js';
@@ -44,7 +44,7 @@ describe('backup and restore', () => {
       dest,
       metadata: reg.metadata,
       driver: reg.driver,
-      snapshotMetadata: (d) => snapshotSqlite(config.metadata.sqlite.path!, d),
+      snapshotMetadata: (d) => snapshotMetadataStore(config, d),
       ...extra,
     });
 
@@ -186,7 +186,7 @@ describe('backup and restore', () => {
     const notices: string[] = [];
     const summary = await backup({
       snapshotMetadata: async (d) => {
-        await snapshotSqlite(config.metadata.sqlite.path!, d);
+        await snapshotMetadataStore(config, d);
         if (++snapshots === 1) {
           // After the first snapshot recorded it, the image is deleted and collected.
           await reg.manifests.delete('app', { digest: doomed.digest });
@@ -218,7 +218,7 @@ describe('backup and restore', () => {
         snapshotMetadata: async (d) => {
           attempts++;
           const doomed = await pushImage(reg, 'app', `doomed${attempts}`);
-          await snapshotSqlite(config.metadata.sqlite.path!, d);
+          await snapshotMetadataStore(config, d);
           await reg.manifests.delete('app', { digest: doomed.digest });
           await reg.gc.run({ deleteUntagged: true, dryRun: false, gracePeriod: 0 });
         },
@@ -236,7 +236,7 @@ describe('backup and restore', () => {
     const notices: string[] = [];
     const summary = await backup({
       snapshotMetadata: async (d) => {
-        await snapshotSqlite(config.metadata.sqlite.path!, d);
+        await snapshotMetadataStore(config, d);
         const gc = await reg.gc.run({ deleteUntagged: false, dryRun: false, gracePeriod: 0 });
         assert.equal(gc.blobsDeleted, 1, 'GC takes the loose blob after the snapshot recorded it');
       },
@@ -324,7 +324,7 @@ describe('backup and restore', () => {
     const first = backup({
       snapshotMetadata: async (d) => {
         await gate;
-        await snapshotSqlite(config.metadata.sqlite.path!, d);
+        await snapshotMetadataStore(config, d);
       },
     });
     await new Promise((r) => setTimeout(r, 50));

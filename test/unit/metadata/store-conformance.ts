@@ -2,6 +2,7 @@
 // is in parts (conformance/*.ts), each written from the interface's documented behaviour in src/metadata/store.ts.
 import { afterEach, beforeEach, describe } from 'node:test';
 import type { MetadataStore } from '../../../src/metadata/store.js';
+import { boundedWorkContract } from './conformance/bounded-work.js';
 import { contentContract } from './conformance/content.js';
 import { gcBlobContract } from './conformance/gc-blobs.js';
 import { gcManifestContract } from './conformance/gc-manifests.js';
@@ -30,5 +31,6 @@ export function metadataStoreConformance(name: string, create: () => Promise<Sto
     gcBlobContract(store);
     gcManifestContract(store);
     usageContract(store);
+    boundedWorkContract(store);
   });
 }

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import Database from 'better-sqlite3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteMetadataStore } from '../../../src/metadata/sqlite.js';
+import { migrations } from '../../../src/metadata/sqlite-schema.js';
 import { metadataStoreConformance } from './store-conformance.js';
 
 metadataStoreConformance('sqlite file', async () => {
@@ -35,6 +37,36 @@ test('sqlite backup is a consistent, openable copy taken while the store serves'
     await copy.close();
   } finally {
     await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('sqlite: opening a database from before the counters fills them from its rows', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'wharf-sqlite-counters-'));
+  const path = join(dir, 'old.db');
+  try {
+    const old = new Database(path);
+    for (const [version, sql] of migrations.slice(0, 4).entries()) {
+      old.exec(sql);
+      old.pragma(`user_version = ${version + 1}`);
+    }
+    old.exec(`INSERT INTO repositories (id, name, created_at) VALUES (1, 'r', 0), (2, 's', 0);
+      INSERT INTO blobs (digest, size, created_at) VALUES ('sha256:a', 10, 0), ('sha256:b', 5, 0);
+      INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES (1, 'sha256:a', 0), (1, 'sha256:b', 0), (2, 'sha256:a', 0);
+      INSERT INTO manifests (id, repository_id, digest, media_type, size, body, created_at) VALUES (1, 1, 'sha256:m', 'x', 1, x'00', 0);
+      INSERT INTO tags (repository_id, name, manifest_digest, updated_at) VALUES (1, 'a', 'sha256:m', 0), (1, 'b', 'sha256:m', 0);`);
+    old.close();
+    const store = new SqliteMetadataStore({ path, synchronous: 'normal' });
+    try {
+      assert.deepEqual(await store.stats(), { repositories: 2, manifests: 1, blobs: 2, blobBytes: 15 });
+      assert.deepEqual(await store.listRepositoryUsage({ limit: 10 }), [
+        { name: 'r', blobs: 2, bytes: 15, manifests: 1, tags: 2 },
+        { name: 's', blobs: 1, bytes: 10, manifests: 0, tags: 0 },
+      ]);
+    } finally {
+      await store.close();
+    }
+  } finally {
     await rm(dir, { recursive: true, force: true });
   }
 });

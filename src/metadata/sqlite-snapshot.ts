@@ -7,8 +7,10 @@
 // 4 s, and a larger one under steady pushes may never finish. So the CLI copies in one step instead: one read
 // transaction, which in WAL mode does not block the writers, and a snapshot exactly as of its start.
 import Database from 'better-sqlite3';
-import { migrations } from '../metadata/sqlite-schema.js';
-import { BackupError } from './layout.js';
+import { migrations } from './sqlite-schema.js';
+
+/** The configured store cannot be read (backup reports it as its own failure, not a crash). */
+export class MetadataUnavailableError extends Error {}
 
 /** Copies the database at `source` to `destination` (which must not exist) as of one instant. */
 export async function snapshotSqlite(source: string, destination: string): Promise<void> {
@@ -16,7 +18,7 @@ export async function snapshotSqlite(source: string, destination: string): Promi
   try {
     db = new Database(source, { fileMustExist: true });
   } catch (err) {
-    throw new BackupError(`cannot open the metadata database ${source}: ${(err as Error).message}`);
+    throw new MetadataUnavailableError(`cannot open the metadata database ${source}: ${(err as Error).message}`);
   }
   try {
     db.pragma('busy_timeout = 10000');
