@@ -33,9 +33,11 @@ export class SqliteGc implements Omit<GcStore, 'getBlob'> {
       deferBlob: db.prepare('UPDATE gc_blob_review SET review_after = ? WHERE digest = ?'),
       dequeueBlob: db.prepare('DELETE FROM gc_blob_review WHERE digest = ?'),
       unlinkAll: db.prepare('DELETE FROM repository_blobs WHERE digest = ?'),
+      // CROSS JOIN here and in manifestHasParent: from the references to this digest, then their manifests. The
+      // planner's own order walks every manifest of the repository per call, which made a pass quadratic.
       unusedLinks: db.prepare<[string], { repository_id: number; created_at: number }>(
         `SELECT rb.repository_id, rb.created_at FROM repository_blobs rb WHERE rb.digest = ? AND NOT EXISTS (
-           SELECT 1 FROM manifest_references x JOIN manifests m ON m.id = x.manifest_id
+           SELECT 1 FROM manifest_references x CROSS JOIN manifests m ON m.id = x.manifest_id
            WHERE x.digest = rb.digest AND x.kind = 'blob' AND m.repository_id = rb.repository_id)`,
       ),
       unlinkFrom: db.prepare('DELETE FROM repository_blobs WHERE repository_id = ? AND digest = ?'),
@@ -49,7 +51,7 @@ export class SqliteGc implements Omit<GcStore, 'getBlob'> {
       ),
       manifestTagged: db.prepare<[number, string], { one: number }>('SELECT 1 AS one FROM tags WHERE repository_id = ? AND manifest_digest = ? LIMIT 1'),
       manifestHasParent: db.prepare<[number, string], { one: number }>(
-        `SELECT 1 AS one FROM manifest_references r JOIN manifests p ON p.id = r.manifest_id
+        `SELECT 1 AS one FROM manifest_references r CROSS JOIN manifests p ON p.id = r.manifest_id
          WHERE p.repository_id = ? AND r.digest = ? AND r.kind = 'manifest' LIMIT 1`,
       ),
       manifestExists: db.prepare<[number, string], { one: number }>('SELECT 1 AS one FROM manifests WHERE repository_id = ? AND digest = ?'),
