@@ -25,10 +25,14 @@ interface Workload {
   readonly retention: number;
   /** Tagged manifests, each with a blob of its own, in the repository deleted through the admin API. */
   readonly deleted: number;
+  /** How long to wait for the GC cycle; a build that takes longer is measured over this window and flagged. */
+  readonly windowMs: number;
 }
 
-const full: Workload = { gc: 100_000, retention: 20_000, deleted: 50_000 };
-const quick: Workload = { gc: 2000, retention: 1000, deleted: 2000 };
+// WHARF_BENCH_WINDOW_S shortens the wait, e.g. for a build whose GC cycle takes far longer.
+const windowMs = (fallback: number): number => Number(process.env.WHARF_BENCH_WINDOW_S ?? fallback) * 1000;
+const full: Workload = { gc: 100_000, retention: 20_000, deleted: 50_000, windowMs: windowMs(600) };
+const quick: Workload = { gc: 2000, retention: 1000, deleted: 2000, windowMs: windowMs(120) };
 
 const buildDir = process.env.WHARF_BENCH_BUILD ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const d = (n: number): string => `sha256:${n.toString(16).padStart(64, '0')}`;
@@ -131,12 +135,14 @@ async function measure(w: Workload, log: (line: string) => void): Promise<Measur
 
     // One client, one request at a time, for the whole window: each latency is how long that request waited.
     const latencies: number[] = [];
+    const sentAt: number[] = [];
     let running = true;
     const client = (async () => {
       while (running) {
         const t0 = performance.now();
         const reply = await call(agent, port, 'GET', '/v2/');
         latencies.push(performance.now() - t0);
+        sentAt.push(t0);
         if (reply.status !== 200) throw new Error(`GET /v2/ answered ${reply.status}`);
       }
     })();
@@ -146,10 +152,11 @@ async function measure(w: Workload, log: (line: string) => void): Promise<Measur
     const deleteMs = performance.now() - t0;
     // The first cycle starts 3 s after the server did; wait for it to finish (retention, then GC).
     const done = '"msg":"garbage collection finished"';
-    while (!output.includes(done)) {
+    while (!output.includes(done) && performance.now() - t0 < w.windowMs) {
       if (child.exitCode !== null) throw new Error(`wharf exited: ${output.slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 20));
     }
+    const finished = output.includes(done);
     const windowMs = performance.now() - t0;
     running = false;
     await client;
@@ -163,18 +170,25 @@ async function measure(w: Workload, log: (line: string) => void): Promise<Measur
     const gcLeft = await usage('el/gc');
     const kept = await usage('el/retention');
     const big = await usage('el/big');
-    if ((gcLeft && gcLeft.manifests !== 0) || kept?.tags !== 10 || kept.manifests !== 10 || big !== null) {
+    if (finished && ((gcLeft && gcLeft.manifests !== 0) || kept?.tags !== 10 || kept.manifests !== 10 || big !== null)) {
       throw new Error(`the work did not happen: el/gc ${JSON.stringify(gcLeft)}, el/retention ${JSON.stringify(kept)}, el/big ${JSON.stringify(big)}`);
     }
     agent.destroy();
 
     const sorted = [...latencies].sort((a, b) => a - b);
     const [p50, p99, max] = [percentile(sorted, 50), percentile(sorted, 99), sorted[sorted.length - 1]!];
-    const verdict = p99 <= 50 && max <= 200 ? 'meets' : 'misses';
+    const slowest = latencies
+      .map((ms, i) => ({ ms, at: (sentAt[i]! - t0) / 1000 }))
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 5)
+      .map((x) => `${x.ms.toFixed(0)} ms at +${x.at.toFixed(1)} s`);
+    log(`  event-loop: slowest requests (seconds after the DELETE was sent): ${slowest.join(', ')}`);
+    const target = 'the target (p99 <= 50 ms, max <= 200 ms)';
+    const verdict = !finished ? `GC cycle NOT finished in ${w.windowMs / 1000} s (figures cover that window)` : `${p99 <= 50 && max <= 200 ? 'meets' : 'misses'} ${target}`;
     log(
       `  event-loop: ${latencies.length} GET /v2/ over ${(windowMs / 1000).toFixed(1)} s (repository delete ${(deleteMs / 1000).toFixed(1)} s, ` +
         `GC cycle ~${(cycleMs / 1000).toFixed(1)} s): p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms; ` +
-        `${verdict} the target (p99 <= 50 ms, max <= 200 ms)`,
+        verdict,
     );
     return [
       { metric: 'GET /v2/ p50 during GC+delete', unit: 'ms', better: 'lower', value: p50 },

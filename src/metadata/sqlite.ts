@@ -26,6 +26,7 @@ import type {
   UploadUsage,
 } from './store.js';
 import { DatabaseFileIdentity } from './sqlite-identity.js';
+import { WalCheckpointer } from './sqlite-checkpointer.js';
 import { SqliteGc } from './sqlite-gc.js';
 import { SqliteOutbox } from './sqlite-outbox.js';
 import { SqliteUploadSessions } from './sqlite-uploads.js';
@@ -69,6 +70,7 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly gc: SqliteGc;
   private readonly outbox: SqliteOutbox;
   private readonly identity: DatabaseFileIdentity | null;
+  private readonly checkpointer: WalCheckpointer | null = null;
 
   constructor(options: SqliteOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -79,6 +81,13 @@ export class SqliteMetadataStore implements MetadataStore {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
+    if (options.path !== ':memory:') {
+      // Checkpoints (and their fsyncs) happen in a worker instead of inside a commit on the event loop.
+      this.db.pragma('wal_autocheckpoint = 0');
+      this.checkpointer = new WalCheckpointer(options.path, () => {
+        if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+      });
+    }
     const db = this.db;
     this.uploads = new SqliteUploadSessions(db);
     this.gc = new SqliteGc(db);
@@ -184,6 +193,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.close();
     if (this.db.open) this.db.close();
   }
 

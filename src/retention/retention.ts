@@ -24,7 +24,8 @@ const retentionOrigin: EventOrigin = { requestId: 'retention', addr: '', host: '
 
 /** Which tags a rule removes: never the keepLast newest or a keepTags match; otherwise any age or idleness limit. */
 export function tagsToDelete(tags: readonly TagDetail[], rule: RetentionRule, keepTags: readonly RegExp[], now: number): { tag: TagDetail; reason: string }[] {
-  const newestFirst = [...tags].sort((a, b) => b.updatedAt - a.updatedAt || a.name.localeCompare(b.name));
+  // Ties by name in code-unit order, the store's own: localeCompare made sorting 20k tags take tens of ms.
+  const newestFirst = [...tags].sort((a, b) => b.updatedAt - a.updatedAt || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const out: { tag: TagDetail; reason: string }[] = [];
   newestFirst.forEach((tag, index) => {
     if (rule.keepLast !== undefined && index < rule.keepLast) return;

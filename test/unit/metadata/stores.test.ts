@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteMetadataStore } from '../../../src/metadata/sqlite.js';
@@ -69,4 +69,20 @@ test('sqlite: opening a database from before the counters fills them from its ro
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('sqlite: the WAL is copied into the database file by the checkpoint worker, and close leaves no WAL behind', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'wharf-sqlite-checkpoint-'));
+  const path = join(dir, 'wharf.db');
+  const store = new SqliteMetadataStore({ path, synchronous: 'normal' });
+  try {
+    const before = (await stat(path)).size;
+    for (let i = 0; i < 2000; i++) await store.commitBlob('r', { digest: `sha256:${i.toString(16).padStart(64, '0')}`, size: i });
+    // Commits no longer checkpoint (wal_autocheckpoint = 0): only the worker can have grown the file.
+    while ((await stat(path)).size <= before) await new Promise((r) => setTimeout(r, 20));
+  } finally {
+    await store.close();
+  }
+  assert.equal(await stat(`${path}-wal`).catch(() => null), null);
+  await rm(dir, { recursive: true, force: true });
 });
