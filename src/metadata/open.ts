@@ -5,14 +5,22 @@ import { access, rename, rm } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import type { Config } from '../config/schema.js';
 import { SqliteMetadataStore } from './sqlite.js';
 import { currentSchemaVersion, snapshotSqlite, sqliteSchemaVersion } from './sqlite-snapshot.js';
 import type { MetadataStore } from './store.js';
 
 export { MetadataUnavailableError } from './sqlite-snapshot.js';
 
-export function openMetadataStore(config: Config): MetadataStore {
+/**
+ * What these functions read of the configuration (the whole Config fits). Declared here: importing the config
+ * schema would make metadata/ depend on config/, which depends on features that depend on metadata/.
+ */
+export interface MetadataSettings {
+  readonly metadata: { readonly driver: 'sqlite'; readonly sqlite: { readonly path?: string | undefined; readonly synchronous: 'normal' | 'full' } };
+  readonly storage: { readonly dataDir: string };
+}
+
+export function openMetadataStore(config: MetadataSettings): MetadataStore {
   switch (config.metadata.driver) {
     case 'sqlite':
       return new SqliteMetadataStore({ path: config.metadata.sqlite.path!, synchronous: config.metadata.sqlite.synchronous });
@@ -20,12 +28,12 @@ export function openMetadataStore(config: Config): MetadataStore {
 }
 
 /** Where the configured store is, for messages. */
-export function describeMetadataStore(config: Config): string {
+export function describeMetadataStore(config: MetadataSettings): string {
   return config.metadata.sqlite.path!;
 }
 
 /** Whether the configured store already holds a registry (opening it would otherwise create an empty one). */
-export async function metadataStoreExists(config: Config): Promise<boolean> {
+export async function metadataStoreExists(config: MetadataSettings): Promise<boolean> {
   return access(config.metadata.sqlite.path!).then(
     () => true,
     () => false,
@@ -40,7 +48,7 @@ export const metadataSchemaVersion = currentSchemaVersion;
  * Writes a consistent copy of the configured store, as of one instant, to `destination` (a backup's metadata
  * file), while another process serves it.
  */
-export function snapshotMetadataStore(config: Config, destination: string): Promise<void> {
+export function snapshotMetadataStore(config: MetadataSettings, destination: string): Promise<void> {
   return snapshotSqlite(config.metadata.sqlite.path!, destination);
 }
 
@@ -66,7 +74,7 @@ export interface MetadataRestoreTarget {
   commit(): Promise<void>;
 }
 
-export function metadataRestoreTarget(config: Config): MetadataRestoreTarget | null {
+export function metadataRestoreTarget(config: MetadataSettings): MetadataRestoreTarget | null {
   const path = config.metadata.sqlite.path!;
   if (config.metadata.driver !== 'sqlite' || path === ':memory:') return null;
   const staging = `${path}.restoring`;
