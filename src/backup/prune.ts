@@ -1,7 +1,8 @@
-import { readdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { digestFromBlobKey } from '../storage/paths.js';
-import { fileSize, fsyncDir, isMissing } from './files.js';
+import { walkTree } from '../storage/walk.js';
+import { fileSize, fsyncDir } from './files.js';
 import { listSnapshots, readSnapshotManifest, snapshotsDir } from './layout.js';
 
 export interface PruneSummary {
@@ -33,32 +34,16 @@ export async function prune(dest: string, keep: number, onNotice?: (message: str
   }
   let blobs = 0;
   let bytes = 0;
-  const root = join(dest, 'blobs');
-  const walk = async (dir: string): Promise<void> => {
-    let entries;
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if (isMissing(err)) return;
-      throw err;
+  for await (const { path } of walkTree(join(dest, 'blobs'))) {
+    const digest = digestFromBlobKey(relative(dest, path).split(sep).join('/'));
+    if (digest !== null && needed.has(digest)) continue;
+    // Unneeded blobs, and temp files of copies that were killed (we hold the lock: nobody is writing).
+    const size = (await fileSize(path)) ?? 0;
+    await rm(path, { force: true });
+    if (digest !== null) {
+      blobs++;
+      bytes += size;
     }
-    for (const e of entries) {
-      const path = join(dir, e.name);
-      if (e.isDirectory()) {
-        await walk(path);
-        continue;
-      }
-      const digest = digestFromBlobKey(relative(dest, path).split(sep).join('/'));
-      if (digest !== null && needed.has(digest)) continue;
-      // Unneeded blobs, and temp files of copies that were killed (we hold the lock: nobody is writing).
-      const size = (await fileSize(path)) ?? 0;
-      await rm(path, { force: true });
-      if (digest !== null) {
-        blobs++;
-        bytes += size;
-      }
-    }
-  };
-  await walk(root);
+  }
   return { snapshots: removed, blobs, bytes };
 }

@@ -4,6 +4,7 @@ import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { NotFoundError, OffsetMismatchError, type BlobDriver, type ByteRange, type StoredObject } from './driver.js';
 import { sendFileRegion, sharedBufferPool, type BufferPool } from './file-sender.js';
+import { walkTree } from './walk.js';
 
 const uploadIdPattern = /^[A-Za-z0-9-]{1,100}$/;
 
@@ -94,21 +95,7 @@ export class FilesystemDriver implements BlobDriver {
 
   async *list(prefix: string): AsyncIterable<string> {
     const start = this.path(prefix.replace(/\/$/, ''));
-    const walk = async function* (dir: string): AsyncIterable<string> {
-      let entries;
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch (err) {
-        if (isMissing(err)) return;
-        throw err;
-      }
-      for (const entry of entries) {
-        const full = join(dir, entry.name);
-        if (entry.isDirectory()) yield* walk(full);
-        else if (entry.isFile()) yield full;
-      }
-    };
-    for await (const file of walk(start)) yield relative(this.root, file).split(sep).join('/');
+    for await (const { path, file } of walkTree(start)) if (file) yield relative(this.root, path).split(sep).join('/');
   }
 
   async createUpload(uploadId: string): Promise<void> {
