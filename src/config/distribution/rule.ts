@@ -24,6 +24,8 @@ export interface Rule {
   /** Why / what to do: the error or warning text, and the table's note. */
   readonly note: string;
   readonly apply?: (value: unknown, ctx: Ctx) => void;
+  /** For the table, when the status depends on the value ("error unless `tcp`"). */
+  readonly when?: string;
 }
 
 /** `webhooks.endpoints[].url` at config.yml's `notifications.endpoints.2.url` is `webhooks.endpoints.2.url`. */
@@ -49,15 +51,19 @@ export const booleanTo = (key: string, wharf: string, note = ''): Rule => to(key
 
 export const refused = (key: string, note: string): Rule => ({ key, status: 'refused', note });
 
-/** Harmless to leave out: a warning, unless `quietWhen` says the value asks for what Wharf does anyway. */
-export function dropped(key: string, note: string, quietWhen?: (v: unknown) => boolean): Rule {
-  return { key, status: 'dropped', note, apply: (v, ctx) => (quietWhen?.(v) ? undefined : ctx.warn(note)) };
+const normal = (v: unknown) => {
+  const b = asBoolean(v);
+  return b === '' || b === undefined ? null : typeof b === 'string' ? b.toLowerCase() : b;
+};
+const isOneOf = (v: unknown, values: readonly unknown[]) => values.some((x) => normal(x) === normal(v));
+const listed = (values: readonly unknown[]) => values.filter((x) => x !== null).map((x) => `\`${String(x)}\``).join(', ');
+
+/** Harmless to leave out: a warning, unless the value is one of `quiet` (what Wharf does anyway). */
+export function dropped(key: string, note: string, quiet: readonly unknown[] = []): Rule {
+  return { key, status: 'dropped', note, ...(quiet.length ? { when: `warning unless ${listed(quiet)}` } : {}), apply: (v, ctx) => (isOneOf(v, quiet) ? undefined : ctx.warn(note)) };
 }
 
-/** Accepted only with the value Wharf's behaviour matches; any other value is an error. */
-export function onlyWhen(key: string, accepted: (v: unknown) => boolean, note: string): Rule {
-  return { key, status: 'refused', note: `${note} (accepted when it asks for what Wharf does)`, apply: (v, ctx) => (accepted(v) ? undefined : ctx.fail(note)) };
+/** Accepted only with a value Wharf's behaviour matches (null: empty); any other value is an error. */
+export function onlyWhen(key: string, accepted: readonly unknown[], note: string): Rule {
+  return { key, status: 'refused', note, when: `error unless ${listed(accepted)}`, apply: (v, ctx) => (isOneOf(v, accepted) ? undefined : ctx.fail(note)) };
 }
-
-export const isFalse = (v: unknown) => asBoolean(v) === false || v === null || v === undefined;
-export const isTrue = (v: unknown) => asBoolean(v) === true;

@@ -1,7 +1,7 @@
 // notifications and health: webhooks and the storage health check.
 import { asBoolean, asList, goDuration } from './values.js';
 import { parseDuration } from '../../config-fields/duration.js';
-import { dropped, durationTo, isTrue, refused, to, type Ctx, type Rule } from './rule.js';
+import { dropped, durationTo, refused, to, type Ctx, type Rule } from './rule.js';
 
 const endpoint = (ctx: Ctx) => Number(ctx.path[2]);
 const allActions = ['push', 'pull', 'delete', 'mount'];
@@ -22,7 +22,7 @@ export const eventRules: Rule[] = [
     if (safe !== name) ctx.warn(`endpoint name ${JSON.stringify(name)} becomes ${JSON.stringify(safe)} (letters, digits, _ . - only)`);
     return safe;
   }),
-  { key: 'notifications.endpoints.*.disabled', status: 'mapped', wharf: '—', note: '`true`: the endpoint is left out', apply: (v, ctx) => void (isTrue(v) && ctx.state.set(`endpoint.${endpoint(ctx)}.disabled`, true)) },
+  { key: 'notifications.endpoints.*.disabled', status: 'mapped', wharf: '—', note: '`true`: the endpoint is left out', apply: (v, ctx) => void (asBoolean(v) === true && ctx.state.set(`endpoint.${endpoint(ctx)}.disabled`, true)) },
   to('notifications.endpoints.*.url', 'webhooks.endpoints[].url'),
   to('notifications.endpoints.*.headers', 'webhooks.endpoints[].headers', 'a list of values becomes one comma-separated value', (v) =>
     Object.fromEntries(Object.entries((v ?? {}) as Record<string, unknown>).map(([k, list]) => [k, asList(list).map(String).join(', ')])),
@@ -54,8 +54,8 @@ export const eventRules: Rule[] = [
       ctx.state.set(`endpoint.${endpoint(ctx)}.ignore`, ignored);
     },
   },
-  dropped('notifications.events.includereferences', 'Wharf events carry no references list', (v) => asBoolean(v) !== true),
-  dropped('health.storagedriver.enabled', 'Wharf always checks storage and metadata (/readyz) and cannot turn the check off', (v) => asBoolean(v) !== false),
+  dropped('notifications.events.includereferences', 'Wharf events carry no references list', [false, null]),
+  dropped('health.storagedriver.enabled', 'Wharf always checks storage and metadata (/readyz) and cannot turn the check off', [true, null]),
   durationTo('health.storagedriver.interval', 'health.interval'),
   to('health.storagedriver.threshold', 'health.failureThreshold'),
   refused('health.file', 'Wharf has no file health checks: have your orchestrator or monitor check the file'),

@@ -1,6 +1,6 @@
 // http: listener, TLS, debug listener and response headers.
 import { headerValues } from './values.js';
-import { booleanTo, dropped, durationTo, isFalse, onlyWhen, refused, to, type Ctx, type Rule } from './rule.js';
+import { booleanTo, dropped, durationTo, onlyWhen, refused, to, type Ctx, type Rule } from './rule.js';
 
 const tlsVersions: Record<string, string> = { tls12: 'TLSv1.2', tls13: 'TLSv1.3' };
 
@@ -58,9 +58,9 @@ function header(name: string, values: unknown, ctx: Ctx): void {
 
 export const httpRules: Rule[] = [
   to('http.addr', 'server.addr', '`:5000` listens on every address, as in Distribution'),
-  onlyWhen('http.net', (v) => v === 'tcp' || v === '' || v === null, 'Wharf listens on TCP only (no unix sockets)'),
+  onlyWhen('http.net', ['tcp', null], 'Wharf listens on TCP only (no unix sockets)'),
   dropped('http.host', 'ignored: Wharf builds absolute URLs from the Host and X-Forwarded-* headers (server.trustProxyHeaders); set http.relativeurls for relative Location headers'),
-  onlyWhen('http.prefix', (v) => v === '/' || v === '' || v === null, 'Wharf serves /v2/ at the root: strip the prefix in the reverse proxy'),
+  onlyWhen('http.prefix', ['/', null], 'Wharf serves /v2/ at the root: strip the prefix in the reverse proxy'),
   dropped('http.secret', 'not needed: Wharf keeps upload state in its database, so nothing is signed with it'),
   booleanTo('http.relativeurls', 'server.relativeUrls'),
   durationTo('http.draintimeout', 'server.shutdownTimeout'),
@@ -79,10 +79,10 @@ export const httpRules: Rule[] = [
   to('http.tls.letsencrypt.hosts', 'tls.acme.domains', 'Wharf validates over HTTP-01: port 80 must reach `tls.http.addr`', (v) => (Array.isArray(v) ? v : [v])),
   to('http.tls.letsencrypt.directoryurl', 'tls.acme.directoryUrl'),
   to('http.debug.addr', 'metrics.addr', 'and `metrics.enabled: true`; Wharf serves /metrics, /healthz and /readyz there (no pprof)'),
-  dropped('http.debug.prometheus.enabled', 'Wharf always serves Prometheus metrics on its metrics listener', (v) => v !== false),
-  onlyWhen('http.debug.prometheus.path', (v) => v === '/metrics' || v === null, 'Wharf serves Prometheus metrics at /metrics: point the scraper there'),
+  dropped('http.debug.prometheus.enabled', 'Wharf always serves Prometheus metrics on its metrics listener', [true, null]),
+  onlyWhen('http.debug.prometheus.path', ['/metrics', null], 'Wharf serves Prometheus metrics at /metrics: point the scraper there'),
   { key: 'http.headers.*', status: 'mapped', wharf: 'cors.*, securityHeaders.*', note: 'Access-Control-* become `cors.*` (`cors.enabled: true`); X-Content-Type-Options, X-Frame-Options, Referrer-Policy, Content-Security-Policy, Strict-Transport-Security become `securityHeaders.*`; any other header is an error (add it in the proxy)', apply: (v, ctx) => header(ctx.path[ctx.path.length - 1]!, v, ctx) },
-  dropped('http.http2.disabled', 'Wharf speaks HTTP/1.1', (v) => v === true),
-  dropped('http.h2c.enabled', 'Wharf speaks HTTP/1.1 (no h2c)', isFalse),
+  dropped('http.http2.disabled', 'Wharf speaks HTTP/1.1', [true]),
+  dropped('http.h2c.enabled', 'Wharf speaks HTTP/1.1 (no h2c)', [false, null]),
 ];
 
