@@ -20,7 +20,10 @@ export function closest(name: string, known: Iterable<string>): string | undefin
   let best: string | undefined;
   let bestScore = Infinity;
   for (const candidate of known) {
-    const score = squash(candidate) === squash(name) ? 0 : distance(name.toLowerCase(), candidate.toLowerCase());
+    const a = squash(name);
+    const b = squash(candidate);
+    // A cut-short name (rootdir for rootdirectory) is as good as one typo.
+    const score = a === b ? 0 : b.startsWith(a) && a.length >= 4 ? 1 : distance(name.toLowerCase(), candidate.toLowerCase());
     if (score < bestScore) {
       best = candidate;
       bestScore = score;

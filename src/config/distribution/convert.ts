@@ -72,8 +72,9 @@ export function convertDistribution(source: Tree, env?: NodeJS.ProcessEnv): Conv
   }
   /** Names a key by the variable that set it, when one did. */
   const where = (path: readonly string[]) => {
-    const origin = origins.filter((o) => o.path.every((s, i) => path[i] === s)).pop();
-    return origin ? `${origin.variable} (${path.join('.')})` : path.join('.');
+    const prefix = (a: readonly string[], b: readonly string[]) => a.every((s, i) => b[i] === s);
+    const variables = origins.filter((o) => prefix(o.path, path) || prefix(path, o.path)).map((o) => o.variable);
+    return variables.length ? `${[...new Set(variables)].join(', ')} (${path.join('.')})` : path.join('.');
   };
   const out: Tree = {};
   const state = new Map<string, unknown>();
