@@ -166,7 +166,7 @@ notifications:
 
 test('TLS files, Let’s Encrypt and the debug listener with Prometheus', () => {
   const files = convertDistribution(yml('version: 0.1\nhttp:\n  addr: :443\n  tls:\n    certificate: /certs/domain.crt\n    key: /certs/domain.key\n    minimumtls: tls1.3\n'));
-  assert.deepEqual(files.config.tls, { certificate: '/certs/domain.crt', key: '/certs/domain.key', minVersion: 'TLSv1.3', mode: 'files' });
+  assert.deepEqual(files.config.tls, { certificate: '/certs/domain.crt', key: '/certs/domain.key', minVersion: 'TLSv1.3', mode: 'files', http: { enabled: false } });
   assert.match(convertDistribution(yml('version: 0.1\nhttp:\n  tls:\n    minimumtls: tls1.0\n')).errors[0]!, /TLS 1\.2 at the oldest/);
   const acme = convertDistribution(yml('version: 0.1\nhttp:\n  tls:\n    letsencrypt:\n      cachefile: /etc/le.cache\n      email: ops@example.com\n      hosts: [registry.example.com]\n'));
   assert.deepEqual(acme.errors, []);

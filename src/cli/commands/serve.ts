@@ -17,7 +17,8 @@ export async function serveCommand(args: string[]): Promise<null> {
   if (values['data-dir']) overrides.push({ path: ['storage', 'dataDir'], value: values['data-dir'] });
   const config = await loadConfig({ file: values.config, overrides });
   const log = createLogger(config.log);
-  for (const warning of configWarnings(config)) log.warn(warning);
+  // Said even when log.level hides warnings: what the configuration left out must never go unsaid.
+  for (const warning of configWarnings(config)) (log.isLevelEnabled('warn') ? log.warn(warning) : process.stderr.write(`warning: ${warning}\n`));
   const server = await startServer(config, log);
   let stopping = false;
   const shutdown = (signal: string) => {

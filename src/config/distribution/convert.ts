@@ -144,7 +144,11 @@ function finish(d: Tree, out: Tree, state: Map<string, unknown>, warnings: strin
     setPath(out, ['tls', 'mode'], 'acme');
     setPath(out, ['tls', 'acme', 'termsOfServiceAgreed'], true);
     warnings.push('http.tls.letsencrypt: Wharf proves the domain over HTTP-01, not TLS-ALPN-01: port 80 must reach tls.http.addr (0.0.0.0:80)');
-  } else if (getPath(d, ['http', 'tls', 'certificate']) !== undefined) setPath(out, ['tls', 'mode'], 'files');
+  } else if (getPath(d, ['http', 'tls', 'certificate']) !== undefined) {
+    setPath(out, ['tls', 'mode'], 'files');
+    // Distribution opens no plain-HTTP listener beside TLS; Wharf's default one on port 80 could not even bind unprivileged.
+    setPath(out, ['tls', 'http', 'enabled'], false);
+  }
   if (getPath(d, ['http', 'debug', 'addr']) !== undefined) setPath(out, ['metrics', 'enabled'], true);
   finishEndpoints(out, state, (m) => warnings.push(m));
 }

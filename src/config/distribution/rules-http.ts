@@ -64,7 +64,7 @@ export const httpRules: Rule[] = [
   dropped('http.secret', 'not needed: Wharf keeps upload state in its database, so nothing is signed with it'),
   booleanTo('http.relativeurls', 'server.relativeUrls'),
   durationTo('http.draintimeout', 'server.shutdownTimeout'),
-  to('http.tls.certificate', 'tls.certificate', 'and `tls.mode: files`'),
+  to('http.tls.certificate', 'tls.certificate', 'and `tls.mode: files`, `tls.http.enabled: false` (Distribution listens on no plain-HTTP port beside TLS)'),
   to('http.tls.key', 'tls.key'),
   to('http.tls.minimumtls', 'tls.minVersion', '`tls1.2`, `tls1.3`; Wharf accepts nothing older than TLS 1.2', (v, ctx) => {
     const version = tlsVersions[String(v).toLowerCase().replace(/[^a-z0-9]/g, '')];
