@@ -33,6 +33,8 @@ test('any other name is not configuration, and no name makes the parser throw', 
     assert.equal(registryEnvPath(name), null, name);
   }
   for (const name of ['REGISTRY_', 'REGISTRY__HTTP', 'REGISTRY_HTTP_']) assert.equal(registryEnvPath(name), null, name);
+  // podman's and skopeo's credentials file, often exported in the shell that starts Wharf.
+  assert.equal(registryEnvPath('REGISTRY_AUTH_FILE'), null);
 });
 
 test('a variable sets its path to its value read as YAML, whatever order the environment lists them in', () => {

@@ -11,6 +11,9 @@ type Tree = Record<string, unknown>;
  */
 const serviceLink = /^REGISTRY_(SERVICE_HOST|SERVICE_PORT(_[A-Za-z0-9_]+)?|PORT(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$/;
 
+/** Not Distribution's: podman, skopeo and buildah read their credentials file from it, and shells export it. */
+const containersAuthFile = 'REGISTRY_AUTH_FILE';
+
 /** Where Distribution's Go field names differ from the YAML keys (its variables follow the Go names). */
 const goNames: Record<string, Record<string, string>> = {
   health: { filecheckers: 'file', httpcheckers: 'http', tcpcheckers: 'tcp' },
@@ -22,7 +25,7 @@ const listPaths = new Set(['notifications.endpoints', 'health.file', 'health.htt
 
 /** The path a REGISTRY_* variable names, as config.yml keys (lower case); null when it is not a configuration variable. */
 export function registryEnvPath(name: string): string[] | null {
-  if (!name.startsWith('REGISTRY_') || serviceLink.test(name)) return null;
+  if (!name.startsWith('REGISTRY_') || serviceLink.test(name) || name === containersAuthFile) return null;
   const segments = name.slice('REGISTRY_'.length).split('_');
   if (segments.some((s) => s === '')) return null;
   const path: string[] = [];
@@ -35,7 +38,7 @@ export function registryEnvPath(name: string): string[] | null {
 
 /** Variables that look like configuration but cannot name a key (REGISTRY_ alone, doubled or trailing underscores). */
 export function isMalformedRegistryName(name: string): boolean {
-  return name.startsWith('REGISTRY_') && !serviceLink.test(name) && registryEnvPath(name) === null;
+  return name.startsWith('REGISTRY_') && !serviceLink.test(name) && name !== containersAuthFile && registryEnvPath(name) === null;
 }
 
 export interface EnvOrigin {
