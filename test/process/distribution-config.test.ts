@@ -7,7 +7,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { request as httpRequest, createServer } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -89,6 +89,17 @@ function call(method: string, url: string, headers: Record<string, string>, body
 const digest = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
 
+function imageManifest(config: Buffer, layer: Buffer, layerType: string): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digest(config), size: config.length },
+      layers: [{ mediaType: layerType, digest: digest(layer), size: layer.length }],
+    }),
+  );
+}
+
 /** A small image pushed over plain HTTP requests: monolithic blob uploads, then the manifest. Returns the manifest PUT's status. */
 async function httpPush(url: string, repo: string, headers: Record<string, string>, ca?: string): Promise<number> {
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
@@ -97,14 +108,7 @@ async function httpPush(url: string, repo: string, headers: Record<string, strin
     const res = await call('POST', `${url}/v2/${repo}/blobs/uploads/?digest=${digest(blob)}`, { ...headers, 'content-type': 'application/octet-stream' }, blob, ca);
     if (res.status !== 201) return res.status;
   }
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digest(config), size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: digest(layer), size: layer.length }],
-    }),
-  );
+  const manifest = imageManifest(config, layer, 'application/vnd.oci.image.layer.v1.tar');
   const res = await call('PUT', `${url}/v2/${repo}/manifests/v1`, { ...headers, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, manifest, ca);
   return res.status;
 }
@@ -117,17 +121,9 @@ async function ociLayout(dir: string): Promise<string> {
   await mkdir(files, { recursive: true });
   await writeFile(join(files, 'hello.txt'), 'hello from a Distribution user\n');
   await exec('tar', ['-C', files, '-czf', join(dir, 'layer.tgz'), 'hello.txt']);
-  const { readFile } = await import('node:fs/promises');
   const layer = await readFile(join(dir, 'layer.tgz'));
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [digest(layer)] } }));
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digest(config), size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: digest(layer), size: layer.length }],
-    }),
-  );
+  const manifest = imageManifest(config, layer, 'application/vnd.oci.image.layer.v1.tar+gzip');
   for (const blob of [layer, config, manifest]) await writeFile(join(layout, 'blobs', 'sha256', digest(blob).slice(7)), blob);
   await writeFile(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
   const index = { schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digest(manifest), size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': 'v1' } }] };
