@@ -256,3 +256,25 @@ test('every rule is documented, and the README carries the current key table', a
   const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
   assert.ok(readme.includes(distributionKeyTable()), 'README.md is out of date: run `npm run docs:config`');
 });
+
+test("token auth from Distribution's documentation trusts the external token server", async () => {
+  const text = `version: 0.1
+auth:
+  token:
+    realm: https://auth.example.com/token
+    service: my.registry.example.com
+    issuer: registry-token-issuer
+    rootcertbundle: /root/certs/bundle
+`;
+  await withFile(text, async (file) => {
+    const config = await loadConfig({ file, env: {} });
+    assert.equal(config.auth.mode, 'token');
+    assert.equal(config.auth.token.issue, false);
+    assert.equal(config.auth.token.realm, 'https://auth.example.com/token');
+    assert.equal(config.auth.token.service, 'my.registry.example.com');
+    assert.deepEqual(config.auth.token.external, { issuer: 'registry-token-issuer', certificate: '/root/certs/bundle' });
+    assert.deepEqual(configWarnings(config), [], 'the external issuer decides: no "nothing granted" warning');
+  });
+  const both = convertDistribution(yml('version: 0.1\nauth:\n  htpasswd:\n    path: /a\n  token:\n    realm: https://a/\n'));
+  assert.match(both.errors[0]!, /^auth: several schemes \(htpasswd, token\): keep one/);
+});
