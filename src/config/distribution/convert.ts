@@ -3,7 +3,7 @@
 import { closest } from '../suggest.js';
 import { asBoolean } from './values.js';
 import { applyRegistryEnv, type EnvOrigin } from './env.js';
-import { distributionRules, distributionSections } from './rules.js';
+import { distributionRules } from './rules.js';
 import type { Ctx, Rule, Tree } from './rule.js';
 import { finishEndpoints } from './rules-events.js';
 
@@ -15,7 +15,7 @@ export interface Conversion {
 
 const isObject = (v: unknown): v is Tree => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** `version: 0.1` with only Distribution's sections: the file is a Distribution config.yml. */
+/** A top-level `version` (Wharf's files have none): the file is a Distribution config.yml, refused if not 0.1. */
 export function isDistributionConfig(tree: Tree): boolean {
   return 'version' in tree;
 }
@@ -153,4 +153,3 @@ function finish(d: Tree, out: Tree, state: Map<string, unknown>, warnings: strin
   finishEndpoints(out, state, (m) => warnings.push(m));
 }
 
-export { distributionSections };

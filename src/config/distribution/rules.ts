@@ -92,5 +92,3 @@ export const distributionRules: Rule[] = [
   ...eventRules,
 ];
 
-/** Distribution's top-level sections: a file with `version` and only these is a Distribution config.yml. */
-export const distributionSections = new Set(distributionRules.map((r) => r.key.split('.')[0]!).concat(['storage', 'auth', 'http', 'notifications', 'health']));
