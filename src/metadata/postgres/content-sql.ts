@@ -20,8 +20,9 @@ export const contentSql = statements('content', {
   linkBlob: 'INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
   unlinkBlob: `DELETE FROM repository_blobs WHERE repository_id = ${repoId} AND digest = $2`,
   deleteUpload: 'DELETE FROM uploads WHERE id = $1',
+  // Only the blobs are held: GC locks a blob before its links, and holding a link here too would close a cycle.
   lockLinkedBlobs: `SELECT rb.digest FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
-    WHERE rb.repository_id = $1 AND rb.digest = ANY($2::text[]) FOR KEY SHARE`,
+    WHERE rb.repository_id = $1 AND rb.digest = ANY($2::text[]) FOR KEY SHARE OF b`,
   lockManifests: 'SELECT digest FROM manifests WHERE repository_id = $1 AND digest = ANY($2::text[]) FOR KEY SHARE',
   insertManifest: `INSERT INTO manifests (repository_id, digest, media_type, artifact_type, subject, annotations, size, body, created_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (repository_id, digest) DO NOTHING RETURNING id`,
