@@ -19,8 +19,8 @@ export interface FreshSchema {
   drop(): Promise<void>;
 }
 
-export async function freshSchema(): Promise<FreshSchema> {
-  const base = serverUrl();
+/** A new schema on the server at `base` (default: the scale tests' WHARF_TEST_PG_URL). */
+export async function freshSchema(base: string = serverUrl()): Promise<FreshSchema> {
   const schema = `wharf_test_${randomBytes(6).toString('hex')}`;
   const url = new URL(base);
   url.searchParams.set('options', `-c search_path=${schema}`);
