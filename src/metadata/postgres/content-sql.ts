@@ -76,24 +76,6 @@ export const contentSql = statements('content', {
     JOIN repositories r ON r.id = m.repository_id WHERE x.digest = $1 ORDER BY r.name, m.digest`,
 });
 
-export interface ManifestRow {
-  digest: string;
-  media_type: string;
-  size: number;
-  body: Buffer;
-  artifact_type: string | null;
-  subject: string | null;
-  created_at: number;
-}
-
-export interface ReferrerRow {
-  digest: string;
-  media_type: string;
-  size: number;
-  artifact_type: string | null;
-  annotations: string | null;
-}
-
 export interface BlobRow {
   digest: string;
   size: number;

@@ -1,28 +1,7 @@
 import type pg from 'pg';
+import { toDelivery, type DeliveryRow } from '../rows.js';
 import type { Delivery, DeliveryStats, OutboxEvent, OutboxStore } from '../store.js';
 import { run, statements, type Db } from './db.js';
-
-interface DeliveryRow {
-  event_id: number;
-  endpoint: string;
-  repository: string;
-  payload: string;
-  attempts: number;
-  last_error: string | null;
-  created_at: number;
-}
-
-function toDelivery(row: DeliveryRow): Delivery {
-  return {
-    eventId: row.event_id,
-    endpoint: row.endpoint,
-    repository: row.repository,
-    payload: row.payload,
-    attempts: row.attempts,
-    lastError: row.last_error,
-    createdAt: row.created_at,
-  };
-}
 
 const sql = statements('outbox', {
   // One lock per repository, held to the commit: the event ids a repository's queue is ordered by are then handed

@@ -187,21 +187,18 @@ export const postgresMigrations: readonly string[] = [
   END $$;
   CREATE TRIGGER tag_added AFTER INSERT ON tags FOR EACH ROW EXECUTE FUNCTION wharf_tag_added();
 
-  CREATE FUNCTION wharf_tag_removed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+  -- A tag deleted or moved away: the manifest it pointed at may now be garbage.
+  CREATE FUNCTION wharf_tag_left() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
     INSERT INTO gc_manifest_review (repository_id, digest, review_after) VALUES (OLD.repository_id, OLD.manifest_digest, 0)
       ON CONFLICT DO NOTHING;
-    UPDATE repositories SET tag_count = tag_count - 1 WHERE id = OLD.repository_id;
+    IF TG_OP = 'DELETE' THEN
+      UPDATE repositories SET tag_count = tag_count - 1 WHERE id = OLD.repository_id;
+    END IF;
     RETURN NULL;
   END $$;
-  CREATE TRIGGER tag_removed AFTER DELETE ON tags FOR EACH ROW EXECUTE FUNCTION wharf_tag_removed();
-
-  CREATE FUNCTION wharf_tag_moved() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
-    INSERT INTO gc_manifest_review (repository_id, digest, review_after) VALUES (OLD.repository_id, OLD.manifest_digest, 0)
-      ON CONFLICT DO NOTHING;
-    RETURN NULL;
-  END $$;
+  CREATE TRIGGER tag_removed AFTER DELETE ON tags FOR EACH ROW EXECUTE FUNCTION wharf_tag_left();
   CREATE TRIGGER tag_moved AFTER UPDATE OF manifest_digest ON tags FOR EACH ROW
-    WHEN (OLD.manifest_digest <> NEW.manifest_digest) EXECUTE FUNCTION wharf_tag_moved();
+    WHEN (OLD.manifest_digest <> NEW.manifest_digest) EXECUTE FUNCTION wharf_tag_left();
 
   CREATE FUNCTION wharf_repository_added() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
     UPDATE store_totals SET repositories = repositories + 1 WHERE slot = ${slot};

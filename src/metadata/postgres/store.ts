@@ -22,7 +22,8 @@ import type {
   UploadRecord,
   UploadUsage,
 } from '../store.js';
-import { contentSql as sql, type BlobRow, type ManifestRow, type ReferrerRow } from './content-sql.js';
+import type { ManifestRow, ReferrerRow } from '../rows.js';
+import { contentSql as sql, type BlobRow } from './content-sql.js';
 import { Db, run } from './db.js';
 import { PostgresGc } from './gc.js';
 import { migrate } from './migrate.js';

@@ -1,18 +1,6 @@
+import { toUpload, type UploadRow } from '../rows.js';
 import type { UploadLimits, UploadOpening, UploadRecord, UploadSessionStore, UploadUsage } from '../store.js';
 import { run, statements, type Db } from './db.js';
-
-interface UploadRow {
-  id: string;
-  repository: string;
-  algorithm: string;
-  size: number;
-  created_at: number;
-  updated_at: number;
-}
-
-function toUpload(row: UploadRow): UploadRecord {
-  return { id: row.id, repository: row.repository, algorithm: row.algorithm, size: row.size, createdAt: row.created_at, updatedAt: row.updated_at };
-}
 
 /** pg_advisory_xact_lock key serialising session opening ("upld"). */
 const openLockKey = 0x75706c64;
