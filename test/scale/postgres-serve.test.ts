@@ -72,6 +72,46 @@ test('wharf serve on PostgreSQL: push, pull, tags, delete + gc frees the blob, a
   }
 });
 
+test('two `wharf gc` runs at once on one PostgreSQL (two nodes) free each blob once between them', async () => {
+  const db = await freshSchema();
+  const dataDir = await tempDir('pg-gc-pair');
+  const configDir = await tempDir('pg-gc-pair-config');
+  const configYaml = `metadata:\n  driver: postgres\n  postgres:\n    url: "${db.url}"\ngc:\n  enabled: false\n`;
+  const configFile = join(configDir, 'wharf.yaml');
+  await writeFile(configFile, configYaml);
+  const wharf = await startWharf({ dataDir, configYaml, keepData: true });
+  try {
+    const shared = randomBytes(1024);
+    const images = [];
+    for (let i = 0; i < 40; i++) {
+      const image = await pushImage(wharf.url, `team/app${i % 4}`, `t${i}`, shared, { minLayer: 512, extraLayer: 512 });
+      assert.ok(image);
+      images.push(image);
+    }
+    for (const [i, image] of images.entries()) {
+      const res = await fetch(`${wharf.url}/v2/team/app${i % 4}/manifests/${image.digest}`, { method: 'DELETE' });
+      assert.equal(res.status, 202);
+    }
+    const garbage = new Set(images.flatMap((image) => image.blobs));
+    const gc = () => wharfCli(['gc', '--grace', '0', '--config', configFile, '--data-dir', dataDir]);
+    const runs = await Promise.all([gc(), gc()]);
+    let freed = 0;
+    for (const run of runs) {
+      assert.equal(run.code, 0, run.stderr);
+      freed += Number(/deleted \d+ manifests and (\d+) blobs/.exec(run.stdout)?.[1] ?? NaN);
+    }
+    assert.equal(freed, garbage.size, `each of the ${garbage.size} blobs is counted freed by one run only`);
+    for (const b of garbage) assert.equal(await exists(blobFile(dataDir, b)), false, `${b} freed`);
+    const rows = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM blobs');
+    assert.equal(rows[0]!.n, 0);
+  } finally {
+    await wharf.stop();
+    await rm(dataDir, { recursive: true, force: true });
+    await rm(configDir, { recursive: true, force: true });
+    await db.drop();
+  }
+});
+
 test('wharf serve refuses to start when PostgreSQL cannot be reached, and says where without the password', async () => {
   const dataDir = await tempDir('pg-serve-down');
   const configDir = await tempDir('pg-serve-down-config');
