@@ -20,7 +20,10 @@ test('wharf serve on PostgreSQL: push, pull, tags, delete + gc frees the blob, a
   const db = await freshSchema();
   const dataDir = await tempDir('pg-serve');
   const configDir = await tempDir('pg-serve-config');
-  const configYaml = `metadata:\n  driver: postgres\n  postgres:\n    url: "${db.url}"\n    poolSize: 4\ngc:\n  enabled: false\n`;
+  // The test server trusts every local connection; the password is there to prove it is never printed.
+  const url = new URL(db.url);
+  url.password = 'never-printed-pw';
+  const configYaml = `metadata:\n  driver: postgres\n  postgres:\n    url: "${url}"\n    poolSize: 4\ngc:\n  enabled: false\n`;
   const configFile = join(configDir, 'wharf.yaml');
   await mkdir(configDir, { recursive: true });
   await writeFile(configFile, configYaml);
@@ -57,7 +60,9 @@ test('wharf serve on PostgreSQL: push, pull, tags, delete + gc frees the blob, a
     }
     for (const b of kept.blobs) assert.ok(await exists(blobFile(dataDir, b)), 'what v1 uses stays');
 
+    assert.doesNotMatch(gc.stdout + gc.stderr, /never-printed-pw/);
     await wharf.stop();
+    assert.doesNotMatch(wharf.output(), /never-printed-pw/);
     wharf = await startWharf({ dataDir, configYaml, keepData: true });
     assert.equal((await pullImage(wharf.url, 'team/app', 'v1')).digest, kept.digest, 'state survives a restart');
     const after = await fetch(`${wharf.url}/v2/team/app/tags/list`);
