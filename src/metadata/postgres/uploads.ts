@@ -17,6 +17,13 @@ const sql = statements('uploads', {
   count: 'SELECT count(*) AS n FROM uploads',
   usage: 'SELECT count(*) AS sessions, coalesce(sum(size), 0)::bigint AS bytes FROM uploads WHERE repository = $1',
   lockOpening: `SELECT pg_advisory_xact_lock(${openLockKey})`,
+  // After the lock, in a statement of its own (its snapshot then sees every session opened before the lock).
+  openIfRoom: `WITH counts AS (
+      SELECT (SELECT count(*) FROM uploads) AS total, (SELECT count(*) FROM uploads WHERE repository = $2) AS here),
+    opened AS (
+      INSERT INTO uploads (id, repository, algorithm, created_at, updated_at)
+      SELECT $1, $2, $3, $4, $4 FROM counts WHERE total < $5 AND here < $6 RETURNING 1)
+    SELECT total, here FROM counts`,
 });
 
 /** Upload sessions in PostgreSQL: the PostgresMetadataStore's upload methods delegate here. */
@@ -29,14 +36,15 @@ export class PostgresUploadSessions implements UploadSessionStore {
 
   /**
    * Count and insert under one lock for the whole database: two nodes (or two connections of one) opening
-   * sessions at once would otherwise both pass the same count. Held for three short statements.
+   * sessions at once would otherwise both pass the same count. Held for one short statement.
    */
   openUpload(upload: { id: string; repository: string; algorithm: string }, limits: UploadLimits): Promise<UploadOpening> {
     return this.db.tx(async (client): Promise<UploadOpening> => {
       await run(client, sql.lockOpening);
-      if ((await run<{ n: number }>(client, sql.count)).rows[0]!.n >= limits.total) return 'total-limit';
-      if ((await run<UploadUsage>(client, sql.usage, [upload.repository])).rows[0]!.sessions >= limits.perRepository) return 'repository-limit';
-      await run(client, sql.create, [upload.id, upload.repository, upload.algorithm, Date.now()]);
+      const values = [upload.id, upload.repository, upload.algorithm, Date.now(), limits.total, limits.perRepository];
+      const { total, here } = (await run<{ total: number; here: number }>(client, sql.openIfRoom, values)).rows[0]!;
+      if (total >= limits.total) return 'total-limit';
+      if (here >= limits.perRepository) return 'repository-limit';
       return 'opened';
     });
   }
