@@ -17,16 +17,16 @@ unlock --address A: the address and every user locked at it; --user U: U at ever
 
 const processIO = (): UserCommandIO => ({ stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env });
 
-class Failure extends Error {}
+export class Failure extends Error {}
 
-interface Lock {
+export interface Lock {
   readonly address: string;
   readonly user?: string;
   readonly lockedUntil: string;
   readonly retryAfterSeconds: number;
 }
 
-function basic(user: string, password: string): string {
+export function basic(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
 }
 
@@ -60,7 +60,8 @@ async function bearerFor(challenge: string, authorization: string): Promise<stri
   return `Bearer ${body.token}`;
 }
 
-async function call(base: string, method: string, path: string, authorization: string): Promise<unknown> {
+/** One admin API request; a bearer challenge (token mode) is answered with a token from its realm. */
+export async function call(base: string, method: string, path: string, authorization: string): Promise<unknown> {
   const url = new URL(path, base);
   const once = (auth: string) => fetch(url, { method, headers: { Authorization: auth } });
   let res = await once(authorization);
