@@ -98,6 +98,10 @@ test('wharf status reports content, last GC, webhook dead letters, lockouts and 
   assert.match(text.stdout, /^last gc: .*wharf gc/m);
   assert.match(text.stdout, /^webhooks: +0 pending, 3 dead-lettered/m);
   assert.match(text.stdout, /^lockouts: +1 locked\n  127\.0\.0\.9 user admin until /m);
+
+  // The container healthcheck: the server found through its note, whatever port the metrics listener took.
+  const ready = await wharfCli(['status', '--ready', '--data-dir', wharf.dataDir]);
+  assert.deepEqual([ready.code, ready.stdout], [0, 'ready\n']);
 });
 
 test('wharf status on a stopped registry: not running, exit 1, the data still reported; the TLS certificate expiry read from its file', async (t) => {
@@ -124,4 +128,7 @@ test('wharf status on a stopped registry: not running, exit 1, the data still re
   assert.equal(text.code, 1);
   assert.match(text.stdout, /^server: +not running/m);
   assert.match(text.stdout, /^tls: +files: .* expires \d{4}-/m);
+  const ready = await wharfCli(['status', '--ready', '--config', config, '--data-dir', dataDir]);
+  assert.equal(ready.code, 1);
+  assert.match(ready.stdout, /^not ready: no answer: ECONNREFUSED/);
 });

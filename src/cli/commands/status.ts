@@ -12,13 +12,13 @@ import type { Config } from '../../config/schema.js';
 import { createMetadataStore } from '../../registry/registry.js';
 import { readLastGcRun } from '../../runtime/gc-record.js';
 import { directorySlug } from '../../tls/acme.js';
-import { dataOptions, loadExistingRegistry } from '../config-options.js';
+import { dataOptions, loadCommandConfig, loadExistingRegistry } from '../config-options.js';
 import { readServerState, type ServerState } from '../server-state.js';
 import { wharfVersion } from '../version.js';
 import { basic, call, type Lock } from './auth.js';
 import { formatStatus, type StatusReport } from './status-report.js';
 
-export const statusUsage = `wharf status [--json] [--url URL] [--metrics-url URL] [--config FILE] [--data-dir DIR]
+export const statusUsage = `wharf status [--json | --ready] [--url URL] [--metrics-url URL] [--config FILE] [--data-dir DIR]
                                  Readiness, listeners, storage, content, last GC, webhooks, TLS expiry, lockouts`;
 
 export const statusHelp = `usage:
@@ -29,6 +29,7 @@ WHARF_* environment or --data-dir). The running server leaves its listen address
 status asks it for readiness per check (GET /readyz on its metrics listener) and, when WHARF_ADMIN_USER and
 WHARF_ADMIN_PASSWORD are set, for login lockouts (admin API).
   --json             one JSON object (for scripts); the same fields as the text
+  --ready            only the server's readiness, without reading the database (container healthchecks)
   --url URL          the registry API, for the admin API (default: $WHARF_URL, else where the server listens)
   --metrics-url URL  the metrics listener (default: where the server listens)
 Exit status: 0 when the server answers and is ready, 1 when it is not running or not ready, 2 on usage errors.`;
@@ -110,8 +111,8 @@ async function databaseBytes(config: Config): Promise<number | null> {
   return total;
 }
 
-export async function collectStatus(config: Config, urls: { api?: string; metrics?: string }): Promise<StatusReport> {
-  // Where the server says it listens; the configuration's addresses when no server left a note (not running).
+/** Where the server says it listens; the configuration's addresses when no server left a note (not running). */
+async function whereServing(config: Config, apiOverride: string | undefined) {
   const state = await readServerState(config.storage.dataDir);
   const tlsOn = state?.tls ?? config.tls.mode !== 'none';
   const listeners: StatusReport['listeners'] = {
@@ -120,7 +121,12 @@ export async function collectStatus(config: Config, urls: { api?: string; metric
     metrics: state ? state.metrics : config.metrics.enabled ? config.metrics.addr : null,
     plainHttp: state ? state.plainHttp : tlsOn && config.tls.http.enabled ? config.tls.http.addr : null,
   };
-  const apiUrl = urls.api ?? process.env.WHARF_URL ?? localUrl(listeners.api, tlsOn ? 'https' : 'http');
+  const apiUrl = apiOverride ?? process.env.WHARF_URL ?? localUrl(listeners.api, tlsOn ? 'https' : 'http');
+  return { state, listeners, apiUrl };
+}
+
+export async function collectStatus(config: Config, urls: { api?: string; metrics?: string }): Promise<StatusReport> {
+  const { state, listeners, apiUrl } = await whereServing(config, urls.api);
   const metadata = createMetadataStore(config);
   try {
     const [server, stats, deliveries, lastGc, tls, fsInfo, dbBytes, openUploads, locks] = await Promise.all([
@@ -171,8 +177,23 @@ export async function collectStatus(config: Config, urls: { api?: string; metric
 export async function statusCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { ...dataOptions, json: { type: 'boolean', default: false }, url: { type: 'string' }, 'metrics-url': { type: 'string' } },
+    options: {
+      ...dataOptions,
+      json: { type: 'boolean', default: false },
+      ready: { type: 'boolean', default: false },
+      url: { type: 'string' },
+      'metrics-url': { type: 'string' },
+    },
   });
+  if (values.ready) {
+    // The container healthcheck: the server's readiness alone, without opening the database.
+    const config = await loadCommandConfig(values);
+    const { state, listeners, apiUrl } = await whereServing(config, values.url);
+    const server = await readiness(state, listeners.metrics, values['metrics-url'], apiUrl);
+    const failing = Object.entries(server.checks ?? {}).filter(([, c]) => !c.ok).map(([name, c]) => `${name}: ${c.lastError}`);
+    process.stdout.write(server.ready ? 'ready\n' : `not ready: ${server.error ?? (failing.join('; ') || 'unready')}\n`);
+    return server.ready ? 0 : 1;
+  }
   const config = await loadExistingRegistry('status', values);
   const report = await collectStatus(config, { api: values.url, metrics: values['metrics-url'] });
   process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
