@@ -5,8 +5,8 @@
 //   login lockouts from the admin API when admin credentials are in the environment (never prompted: scripts run
 //   this).
 import { X509Certificate } from 'node:crypto';
-import { readdir, readFile, stat, statfs } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile, stat, statfs } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Config } from '../../config/schema.js';
 import { createMetadataStore } from '../../registry/registry.js';
@@ -98,17 +98,12 @@ async function filesystem(dataDir: string): Promise<StatusReport['storage']['fil
   return { path: dataDir, sizeBytes: fs.blocks * fs.bsize, freeBytes: fs.bavail * fs.bsize, usedBytes: (fs.blocks - fs.bfree) * fs.bsize };
 }
 
-/** Files that take disk space beside the blobs: the database and its WAL. */
+/** Disk taken by the database beside the blobs: the SQLite file with its WAL and shared-memory files. */
 async function databaseBytes(config: Config): Promise<number | null> {
   const path = config.metadata.sqlite.path;
   if (!path || path === ':memory:') return null;
-  const dir = dirname(path);
-  const base = basename(path);
-  let total = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-    if (entry.isFile() && (entry.name === base || entry.name === `${base}-wal` || entry.name === `${base}-shm`)) total += (await stat(join(dir, entry.name))).size;
-  }
-  return total;
+  const sizes = await Promise.all([path, `${path}-wal`, `${path}-shm`].map((p) => stat(p).then((s) => s.size, () => 0)));
+  return sizes.reduce((a, b) => a + b, 0);
 }
 
 /** Where the server says it listens; the configuration's addresses when no server left a note (not running). */
