@@ -9,7 +9,7 @@ export const authUsage = `wharf auth locks [--json] | unlock [--user USER] [--ad
                                  List or lift login lockouts on a running server (admin credentials from
                                  WHARF_ADMIN_USER/WHARF_ADMIN_PASSWORD or a prompt)`;
 
-const help = `usage:
+export const authHelp = `usage:
   ${authUsage}
 
 --url defaults to $WHARF_URL, else http://127.0.0.1:5000.
@@ -92,7 +92,7 @@ export async function authCommand(args: string[], io: UserCommandIO = processIO(
   });
   const [sub, ...extra] = positionals;
   if (values.help || extra.length > 0 || (sub !== 'locks' && sub !== 'unlock') || (sub === 'unlock' && values.user === undefined && values.address === undefined)) {
-    (values.help ? io.stdout : io.stderr).write(`${help}\n`);
+    (values.help ? io.stdout : io.stderr).write(`${authHelp}\n`);
     return values.help ? 0 : 2;
   }
   const base = values.url ?? io.env.WHARF_URL ?? 'http://127.0.0.1:5000';
