@@ -17,8 +17,10 @@ test('bare wharf lists every command; every command and sub-command answers --he
   const bare = await wharfCli([]);
   assert.equal(bare.code, 0, bare.stderr);
   for (const name of commands) assert.match(bare.stdout, new RegExp(`^  wharf ${name}\\b`, 'm'), `bare wharf lists ${name}`);
-  for (const args of [...commands.map((c) => [c, '--help']), ['config', 'check', '--help'], ['repo', 'delete', '-h'], ['webhooks', 'status', '--help']]) {
-    const r = await wharfCli(args);
+  const cases = [...commands.map((c) => [c, '--help']), ['config', 'check', '--help'], ['repo', 'delete', '-h'], ['webhooks', 'status', '--help']];
+  const results = await Promise.all(cases.map((args) => wharfCli(args)));
+  for (const [i, args] of cases.entries()) {
+    const r = results[i]!;
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stdout, new RegExp(`wharf ${args[0]}`), `${args.join(' ')} prints its usage`);
     assert.equal(r.stderr, '', `${args.join(' ')} writes nothing to stderr`);
@@ -38,8 +40,10 @@ test('an unknown option names itself and the command usage, exit 2', async () =>
 test('fsck, gc, repo, webhooks and status refuse a data directory that does not exist, and create nothing', async () => {
   const base = await tempDir('cli-typo');
   const typo = join(base, 'typo');
-  for (const args of [['fsck'], ['gc'], ['repo', 'list'], ['webhooks', 'status'], ['status']]) {
-    const r = await wharfCli([...args, '--data-dir', typo]);
+  const cases = [['fsck'], ['gc'], ['repo', 'list'], ['webhooks', 'status'], ['status']];
+  const results = await Promise.all(cases.map((args) => wharfCli([...args, '--data-dir', typo])));
+  for (const [i, args] of cases.entries()) {
+    const r = results[i]!;
     assert.equal(r.code, 1, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
     assert.match(r.stderr, new RegExp(`wharf ${args[0]}: the data directory ${typo} does not exist`));
     assert.equal(r.stdout, '');
