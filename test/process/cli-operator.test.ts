@@ -2,7 +2,7 @@
 // commands that refuse a data directory holding no registry instead of creating an empty one there.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { wharfCli } from '../support/cli.js';
@@ -37,8 +37,9 @@ test('an unknown option names itself and the command usage, exit 2', async () =>
   noStack(r.stderr);
 });
 
-test('fsck, gc, repo, webhooks and status refuse a data directory that does not exist, and create nothing', async () => {
+test('fsck, gc, repo, webhooks and status refuse a data directory that does not exist, and create nothing', async (t) => {
   const base = await tempDir('cli-typo');
+  t.after(() => rm(base, { recursive: true, force: true }));
   const typo = join(base, 'typo');
   const cases = [['fsck'], ['gc'], ['repo', 'list'], ['webhooks', 'status'], ['status']];
   const results = await Promise.all(cases.map((args) => wharfCli([...args, '--data-dir', typo])));
@@ -52,8 +53,9 @@ test('fsck, gc, repo, webhooks and status refuse a data directory that does not 
   }
 });
 
-test('a directory without a database is refused as holding no registry', async () => {
+test('a directory without a database is refused as holding no registry', async (t) => {
   const dir = await tempDir('cli-empty');
+  t.after(() => rm(dir, { recursive: true, force: true }));
   const r = await wharfCli(['fsck', '--data-dir', dir]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /no registry in .*wharf\.db does not exist/);
@@ -71,8 +73,9 @@ test('repo delete of an unknown repository: a sentence, exit 1', async () => {
   }
 });
 
-test('serve with a missing htpasswd file or an MD5 line says what is wrong, without a stack trace', async () => {
+test('serve with a missing htpasswd file or an MD5 line says what is wrong, without a stack trace', async (t) => {
   const dir = await tempDir('cli-htpasswd');
+  t.after(() => rm(dir, { recursive: true, force: true }));
   const md5 = join(dir, 'htpasswd');
   await writeFile(md5, 'bob:$apr1$abcdefgh$0123456789abcdefghijkl\n');
   const port = await freePort();
@@ -91,11 +94,13 @@ test('serve with a missing htpasswd file or an MD5 line says what is wrong, with
   noStack(bad.stderr);
 });
 
-test('a second instance with only --addr moved is told that the metrics port collides, and how to move it', async () => {
+test('a second instance with only --addr moved is told that the metrics port collides, and how to move it', async (t) => {
   const metricsPort = await freePort();
   const first = await startWharf({ env: { WHARF_METRICS__ADDR: `127.0.0.1:${metricsPort}` } });
   try {
-    const dataDir = join(await tempDir('cli-second'), 'data');
+    const base = await tempDir('cli-second');
+    t.after(() => rm(base, { recursive: true, force: true }));
+    const dataDir = join(base, 'data');
     await mkdir(dataDir);
     const second = await wharfCli(['serve', '--addr', `127.0.0.1:${await freePort()}`, '--data-dir', dataDir], {
       env: { WHARF_METRICS__ADDR: `127.0.0.1:${metricsPort}` },
