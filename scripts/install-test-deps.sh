@@ -15,6 +15,7 @@ packages=(
   apache2-utils           # htpasswd (bcrypt) for auth tests
   pebble openssl          # ACME test CA; certificates for the TLS tests
   postgresql              # the PostgreSQL metadata store's scale tests (scripts/services/postgres.sh)
+  systemd                 # systemd-analyze verify/security for deploy/systemd/wharf.service (nothing is started)
   ca-certificates tar gzip
 )
 
@@ -52,7 +53,7 @@ if [ ! -f /etc/containers/policy.json ]; then
   printf '{"default":[{"type":"insecureAcceptAnything"}]}\n' | ${SUDO:-} tee /etc/containers/policy.json >/dev/null
 fi
 
-for bin in skopeo umoci podman buildah containerd ctr runc docker-registry htpasswd pebble openssl; do
+for bin in skopeo umoci podman buildah containerd ctr runc docker-registry htpasswd pebble openssl systemd-analyze ldd; do
   command -v "$bin" >/dev/null || { echo "install-test-deps: $bin still missing" >&2; exit 1; }
 done
 echo "install-test-deps: ok ($(skopeo --version), $(ctr --version | awk '{print $3}'), podman $(podman --version | awk '{print $3}'))"

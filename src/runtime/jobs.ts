@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import type { WebhookDispatcher } from '../events/dispatcher.js';
 import type { Registry } from '../registry/registry.js';
 import { repeating, type BackgroundJob } from './background-jobs.js';
+import { recordGcRun } from './gc-record.js';
 
 /** Pull times wait in memory this long at most; retention reads them in days, so seconds of delay cost nothing. */
 const pullFlushInterval = 10_000;
@@ -24,7 +25,7 @@ export function gcScheduleJob(registry: Registry, config: Config): BackgroundJob
   return repeating('gc', { interval: gc.interval }, () =>
     registry
       .collect({ deleteUntagged: gc.deleteUntagged, dryRun: false, gracePeriod: gc.gracePeriod })
-      .then(() => undefined)
+      .then((result) => recordGcRun(config.storage.dataDir, result.gc, 'schedule'))
       .catch((err: unknown) => registry.log.error({ err }, 'garbage collection failed')),
   );
 }

@@ -9,7 +9,7 @@ export const authUsage = `wharf auth locks [--json] | unlock [--user USER] [--ad
                                  List or lift login lockouts on a running server (admin credentials from
                                  WHARF_ADMIN_USER/WHARF_ADMIN_PASSWORD or a prompt)`;
 
-const help = `usage:
+export const authHelp = `usage:
   ${authUsage}
 
 --url defaults to $WHARF_URL, else http://127.0.0.1:5000.
@@ -17,16 +17,16 @@ unlock --address A: the address and every user locked at it; --user U: U at ever
 
 const processIO = (): UserCommandIO => ({ stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env });
 
-class Failure extends Error {}
+export class Failure extends Error {}
 
-interface Lock {
+export interface Lock {
   readonly address: string;
   readonly user?: string;
   readonly lockedUntil: string;
   readonly retryAfterSeconds: number;
 }
 
-function basic(user: string, password: string): string {
+export function basic(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
 }
 
@@ -60,7 +60,8 @@ async function bearerFor(challenge: string, authorization: string): Promise<stri
   return `Bearer ${body.token}`;
 }
 
-async function call(base: string, method: string, path: string, authorization: string): Promise<unknown> {
+/** One admin API request; a bearer challenge (token mode) is answered with a token from its realm. */
+export async function call(base: string, method: string, path: string, authorization: string): Promise<unknown> {
   const url = new URL(path, base);
   const once = (auth: string) => fetch(url, { method, headers: { Authorization: auth } });
   let res = await once(authorization);
@@ -91,7 +92,7 @@ export async function authCommand(args: string[], io: UserCommandIO = processIO(
   });
   const [sub, ...extra] = positionals;
   if (values.help || extra.length > 0 || (sub !== 'locks' && sub !== 'unlock') || (sub === 'unlock' && values.user === undefined && values.address === undefined)) {
-    (values.help ? io.stdout : io.stderr).write(`${help}\n`);
+    (values.help ? io.stdout : io.stderr).write(`${authHelp}\n`);
     return values.help ? 0 : 2;
   }
   const base = values.url ?? io.env.WHARF_URL ?? 'http://127.0.0.1:5000';

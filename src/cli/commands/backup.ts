@@ -36,13 +36,8 @@ export async function backupCommand(args: string[]): Promise<number> {
       keep: { type: 'string' },
       verify: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  if (values.help) {
-    process.stdout.write(`usage: ${backupUsage}\n`);
-    return 0;
-  }
   if (positionals.length !== 1) {
     process.stderr.write(`usage: ${backupUsage}\n`);
     return 2;

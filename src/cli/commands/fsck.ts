@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { dataOptions, loadCommandConfig } from '../config-options.js';
+import { dataOptions, loadExistingRegistry } from '../config-options.js';
 import pino from 'pino';
 import { formatProblem, formatSummary, hints, problemJson, progressLine, summaryJson } from '../fsck-report.js';
 import { runFsck } from '../../fsck/fsck.js';
@@ -82,7 +82,7 @@ export async function fsckCommand(args: string[]): Promise<number> {
     process.stderr.write(`--rate: expected bytes per second such as 100MiB, got ${values.rate}\n`);
     return 2;
   }
-  const config = await loadCommandConfig(values);
+  const config = await loadExistingRegistry('fsck', values);
   // Warnings go to stderr as JSON lines: stdout is the report (which --json makes machine-readable).
   const log = createLogger({ ...config.log, level: 'warn', format: 'json' }, pino.destination({ fd: 2, sync: true }));
   const registry = openRegistry({ ...config, log: { ...config.log, level: 'warn' } }, log);

@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
-import { dataOptions, loadCommandConfig } from '../config-options.js';
+import { dataOptions, loadExistingRegistry } from '../config-options.js';
 import { parseDuration } from '../../config-fields/duration.js';
 import { createLogger } from '../../log/logger.js';
 import { openRegistry } from '../../registry/registry.js';
+import { recordGcRun } from '../../runtime/gc-record.js';
 import { formatBytes } from '../progress.js';
 
 export const gcUsage = `wharf gc [--dry-run] [--delete-untagged] [--grace DURATION] [--config FILE] [--data-dir DIR]
@@ -18,7 +19,7 @@ export async function gcCommand(args: string[]): Promise<number> {
       grace: { type: 'string' },
     },
   });
-  const config = await loadCommandConfig(values);
+  const config = await loadExistingRegistry('gc', values);
   const grace = values.grace === undefined ? config.gc.gracePeriod : parseDuration(values.grace);
   if (grace === null) {
     process.stderr.write(`--grace: expected a duration such as 30m or 1h, got ${values.grace}\n`);
@@ -37,6 +38,7 @@ export async function gcCommand(args: string[]): Promise<number> {
       },
     });
     if (tty) process.stderr.write('\n');
+    await recordGcRun(config.storage.dataDir, summary, 'cli');
     for (const a of retention) {
       process.stdout.write(`retention: ${values['dry-run'] ? 'would delete' : 'deleted'} ${a.repository}${a.tag ? `:${a.tag}` : `@${a.digest}`} (${a.reason})\n`);
     }

@@ -66,13 +66,8 @@ export async function importCommand(args: string[]): Promise<number> {
       'overwrite-tags': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       concurrency: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  if (values.help) {
-    process.stdout.write(`usage: ${importUsage}\n`);
-    return 0;
-  }
   if (positionals[0] !== 'distribution' || positionals.length !== 2) {
     process.stderr.write(`usage: ${importUsage}\n`);
     return 2;

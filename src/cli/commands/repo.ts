@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
-import { dataOptions, loadCommandConfig } from '../config-options.js';
+import { dataOptions, loadExistingRegistry } from '../config-options.js';
+import { CliError } from '../errors.js';
+import { DomainError } from '../../oci/errors.js';
 import { createLogger } from '../../log/logger.js';
 import { requireName } from '../../oci/names.js';
 import { openRegistry } from '../../registry/registry.js';
@@ -18,11 +20,19 @@ export async function repoCommand(args: string[]): Promise<number> {
     process.stderr.write(`usage: ${repoUsage}\n`);
     return 2;
   }
-  const config = await loadCommandConfig(values);
+  const config = await loadExistingRegistry('repo', values);
   const registry = openRegistry(config, createLogger({ ...config.log, level: 'warn' }));
   try {
     if (sub === 'delete') {
-      await registry.repositories.delete(requireName(name!));
+      try {
+        await registry.repositories.delete(requireName(name!));
+      } catch (err) {
+        if (err instanceof DomainError && (err.kind === 'NameUnknown' || err.kind === 'NameInvalid')) {
+          const what = err.kind === 'NameUnknown' ? `no repository named ${name}` : `${name} is not a valid repository name`;
+          throw new CliError(`wharf repo delete: ${what} (wharf repo list shows them)`);
+        }
+        throw err;
+      }
       process.stdout.write(`deleted repository ${name}; the next GC pass reclaims blobs no other repository uses\n`);
       return 0;
     }

@@ -24,13 +24,8 @@ export async function restoreCommand(args: string[]): Promise<number> {
       ...dataOptions,
       snapshot: { type: 'string' },
       json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  if (values.help) {
-    process.stdout.write(`usage: ${restoreUsage}\n`);
-    return 0;
-  }
   if (positionals.length !== 1) {
     process.stderr.write(`usage: ${restoreUsage}\n`);
     return 2;

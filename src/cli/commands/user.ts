@@ -13,7 +13,7 @@ export const userUsage = `wharf user add|passwd USER --file PATH [--cost N]
   wharf user remove USER --file PATH
   wharf user list --file PATH`;
 
-const help = `usage:
+export const userHelp = `usage:
   ${userUsage}
 
 --file defaults to $WHARF_AUTH__HTPASSWD__PATH. --cost is the bcrypt cost, 4 to 17 (default 10).`;
@@ -204,7 +204,7 @@ export async function userCommand(args: string[], io: UserCommandIO = processIO(
     return 0;
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr.write(err.message ? `wharf user: ${err.message}\n\n${help}\n` : `${help}\n`);
+      io.stderr.write(err.message ? `wharf user: ${err.message}\n\n${userHelp}\n` : `${userHelp}\n`);
       return err.message ? 2 : 0;
     }
     if (err instanceof Failure) {

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { dataOptions, loadCommandConfig } from '../config-options.js';
+import { dataOptions, loadExistingRegistry } from '../config-options.js';
 import { createMetadataStore } from '../../registry/registry.js';
 
 export const webhooksUsage = `wharf webhooks status|dead|retry [--config FILE] [--data-dir DIR] [--endpoint NAME]
@@ -17,7 +17,7 @@ export async function webhooksCommand(args: string[]): Promise<number> {
     process.stderr.write(`usage: ${webhooksUsage}\n`);
     return 2;
   }
-  const config = await loadCommandConfig(values);
+  const config = await loadExistingRegistry('webhooks', values);
   const metadata = createMetadataStore(config);
   const endpoint = values.endpoint ?? null;
   try {
