@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { runBackup, type BackupOptions } from '../../../src/backup/backup.js';
 import { BackupError, backupBlobPath, listSnapshots, readLatest, readSnapshotManifest } from '../../../src/backup/layout.js';
 import { restoreMarker, runRestore } from '../../../src/backup/restore.js';
-import { snapshotMetadataStore } from '../../../src/metadata/open.js';
 import type { Config } from '../../../src/config/schema.js';
+import type { ExportSink } from '../../../src/metadata/export-format.js';
 import type { Registry } from '../../../src/registry/registry.js';
 import { blobFile, configFor, open, pushBlob, pushImage, pushIndex, sha256, tempDir, view, type Image } from './support.js';
 
@@ -38,15 +40,8 @@ describe('backup and restore', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  /** The CLI's way: a separate connection copying the database in one step. */
-  const backup = (extra: Partial<BackupOptions> = {}) =>
-    runBackup({
-      dest,
-      metadata: reg.metadata,
-      driver: reg.driver,
-      snapshotMetadata: (d) => snapshotMetadataStore(config, d),
-      ...extra,
-    });
+  const backup = (extra: Partial<BackupOptions> = {}) => runBackup({ dest, metadata: reg.metadata, driver: reg.driver, ...extra });
+  const exportNow = (sink: ExportSink) => reg.metadata.exportSnapshot(sink);
 
   async function restoreInto(name: string, snapshot?: string) {
     const target = join(root, name);
@@ -185,8 +180,8 @@ describe('backup and restore', () => {
     let snapshots = 0;
     const notices: string[] = [];
     const summary = await backup({
-      snapshotMetadata: async (d) => {
-        await snapshotMetadataStore(config, d);
+      exportMetadata: async (sink) => {
+        await exportNow(sink);
         if (++snapshots === 1) {
           // After the first snapshot recorded it, the image is deleted and collected.
           await reg.manifests.delete('app', { digest: doomed.digest });
@@ -215,10 +210,10 @@ describe('backup and restore', () => {
     await assert.rejects(
       backup({
         maxAttempts: 2,
-        snapshotMetadata: async (d) => {
+        exportMetadata: async (sink) => {
           attempts++;
           const doomed = await pushImage(reg, 'app', `doomed${attempts}`);
-          await snapshotMetadataStore(config, d);
+          await exportNow(sink);
           await reg.manifests.delete('app', { digest: doomed.digest });
           await reg.gc.run({ deleteUntagged: true, dryRun: false, gracePeriod: 0 });
         },
@@ -235,8 +230,8 @@ describe('backup and restore', () => {
     const loose = await pushBlob(reg, 'app', randomBytes(2500)); // uploaded, never used by a manifest
     const notices: string[] = [];
     const summary = await backup({
-      snapshotMetadata: async (d) => {
-        await snapshotMetadataStore(config, d);
+      exportMetadata: async (sink) => {
+        await exportNow(sink);
         const gc = await reg.gc.run({ deleteUntagged: false, dryRun: false, gracePeriod: 0 });
         assert.equal(gc.blobsDeleted, 1, 'GC takes the loose blob after the snapshot recorded it');
       },
@@ -298,11 +293,48 @@ describe('backup and restore', () => {
     assert.deepEqual(await view(restored, [{ repo: 'app', digest: img.digest }]), await view(reg, [{ repo: 'app', digest: img.digest }]));
   });
 
-  test('the store-interface snapshot (in-process backup API) gives the same result', async () => {
+  test('a snapshot of format 1 (a copy of the SQLite database, before the logical export) still restores', async () => {
     const { refs } = await content();
-    await runBackup({ dest, metadata: reg.metadata, driver: reg.driver });
-    const { restored } = await restoreInto('via-store');
+    const current = await backup(); // puts the blobs in DEST
+    const name = '20200101T000000Z';
+    const dir = join(dest, 'snapshots', name);
+    await mkdir(dir);
+    // What an older Wharf wrote: metadata.db, a copy of the database at its schema (5: before deliveries_by_event).
+    const live = new Database(join(dataDir, 'wharf.db'), { readonly: true });
+    await live.backup(join(dir, 'metadata.db'));
+    live.close();
+    const old = new Database(join(dir, 'metadata.db'));
+    old.exec('DROP INDEX deliveries_by_event');
+    old.pragma('user_version = 5');
+    old.close();
+    const bytes = await readFile(join(dir, 'metadata.db'));
+    const m = await readSnapshotManifest(current.path);
+    const metadata = { file: 'metadata.db', driver: 'sqlite', size: bytes.length, sha256: sha256(bytes), schemaVersion: 5 };
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify({ ...m, format: 1, name, metadata }));
+    const { restored, entries, summary } = await restoreInto('legacy', name);
+    assert.equal(summary.tags, 5);
     assert.deepEqual(await view(restored, refs), await view(reg, refs));
+    assert.deepEqual(entries, ['storage', 'wharf.db'], 'no scratch copy of the old database is left behind');
+  });
+
+  test('a damaged metadata export fails the restore before any blob is copied, naming the damage', async () => {
+    const img = await pushImage(reg, 'app', 'v1');
+    const s = await backup();
+    const file = join(s.path, 'metadata.jsonl.gz');
+    const good = await readFile(file);
+    await writeFile(file, good.subarray(0, good.length - 20));
+    const cut = join(root, 'cut');
+    await assert.rejects(runRestore({ source: dest, config: configFor(cut) }), /snapshot \S+ is damaged: metadata\.jsonl\.gz (does not match the checksum|is not a whole gzip)/);
+    assert.ok(!(await exists(blobFile(cut, img.layers[0]!))), 'no blob copied for a snapshot whose metadata is damaged');
+    assert.ok(!(await exists(join(cut, 'wharf.db'))));
+
+    // A whole gzip file of an export cut short, with a checksum to match: the export's end record is missing.
+    const lines = gunzipSync(good).toString().split('\n');
+    const shortened = gzipSync(`${lines.slice(0, lines.length - 3).join('\n')}\n`);
+    await writeFile(file, shortened);
+    const m = await readSnapshotManifest(s.path);
+    await writeFile(join(s.path, 'manifest.json'), JSON.stringify({ ...m, metadata: { ...m.metadata, size: shortened.length, sha256: sha256(shortened) } }));
+    await assert.rejects(runRestore({ source: dest, config: configFor(join(root, 'short')) }), /is damaged: metadata\.jsonl\.gz: the metadata export is truncated/);
   });
 
   test('snapshot names keep their order when the clock goes back, so --keep never prunes the new one', async () => {
@@ -322,9 +354,9 @@ describe('backup and restore', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const first = backup({
-      snapshotMetadata: async (d) => {
+      exportMetadata: async (sink) => {
         await gate;
-        await snapshotMetadataStore(config, d);
+        await exportNow(sink);
       },
     });
     await new Promise((r) => setTimeout(r, 50));
