@@ -102,6 +102,10 @@ function insert(q: Statements, r: ExportRecord, line: number): void {
 
 export async function importSqlite(db: Database.Database, storeName: string, source: ExportSource): Promise<ExportCounts> {
   const q = prepare(db);
+  // The whole import is one transaction, larger than SQLite's default 2 MiB page cache: pages spill to the WAL and
+  // are read back for every index update. 32 MiB for the import's duration halved its time over 100k manifests.
+  const cacheSize = db.pragma('cache_size', { simple: true }) as number;
+  db.pragma('cache_size = -32768');
   // The transaction spans awaits (the source is read as it comes): better-sqlite3's transaction() is for
   // synchronous functions only, so it is begun and ended by hand.
   db.exec('BEGIN IMMEDIATE');
@@ -127,5 +131,7 @@ export async function importSqlite(db: Database.Database, storeName: string, sou
   } catch (err) {
     if (db.inTransaction) db.exec('ROLLBACK');
     throw err;
+  } finally {
+    db.pragma(`cache_size = ${cacheSize}`);
   }
 }
