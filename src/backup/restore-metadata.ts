@@ -56,15 +56,16 @@ export async function openSnapshotMetadata(name: string, dir: string, manifest: 
   }
   try {
     await copyVerified(createReadStream(join(dir, meta.file)), scratchDb, meta.sha256, meta.size);
+    const legacy = openLegacySqliteBackup(scratchDb);
+    let contents: MetadataContents;
+    try {
+      contents = await writeMetadataFile(scratchExport, (sink) => legacy.exportSnapshot(sink));
+    } finally {
+      await legacy.close();
+    }
+    return { contents, lines: () => metadataLines(scratchExport), explain: (err) => damage(name, meta.file, err), cleanup };
   } catch (err) {
+    await cleanup();
     throw damage(name, meta.file, err);
   }
-  let contents: MetadataContents;
-  const legacy = openLegacySqliteBackup(scratchDb);
-  try {
-    contents = await writeMetadataFile(scratchExport, (sink) => legacy.exportSnapshot(sink));
-  } finally {
-    await legacy.close();
-  }
-  return { contents, lines: () => metadataLines(scratchExport), explain: (err) => damage(name, meta.file, err), cleanup };
 }

@@ -163,15 +163,15 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreSummar
   const mode = await checkTarget(config, source, name);
   const dataDir = config.storage.dataDir;
   await mkdir(dataDir, { recursive: true });
-  if (mode === 'fresh') {
-    const marker: Marker = { source, snapshot: name, startedAt: new Date().toISOString() };
-    await writeFileAtomic(join(dataDir, restoreMarker), `${JSON.stringify(marker)}\n`);
-  } else {
-    options.onNotice?.(`resuming the interrupted restore of snapshot ${name}`);
-  }
-
+  // Checked before the marker is written: a damaged snapshot leaves the target as it was, free for another one.
   const metadata = await openSnapshotMetadata(name, dir, manifest, dataDir);
   try {
+    if (mode === 'fresh') {
+      const marker: Marker = { source, snapshot: name, startedAt: new Date().toISOString() };
+      await writeFileAtomic(join(dataDir, restoreMarker), `${JSON.stringify(marker)}\n`);
+    } else {
+      options.onNotice?.(`resuming the interrupted restore of snapshot ${name}`);
+    }
     const { blobs, tags } = metadata.contents;
     const listed = new Map(manifest.blobs.map((b) => [b.digest, b.size]));
     const disagree = blobs.filter((b) => listed.get(b.digest) !== b.size).map((b) => b.digest);

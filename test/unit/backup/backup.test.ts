@@ -327,6 +327,7 @@ describe('backup and restore', () => {
     await assert.rejects(runRestore({ source: dest, config: configFor(cut) }), /snapshot \S+ is damaged: metadata\.jsonl\.gz (does not match the checksum|is not a whole gzip)/);
     assert.ok(!(await exists(blobFile(cut, img.layers[0]!))), 'no blob copied for a snapshot whose metadata is damaged');
     assert.ok(!(await exists(join(cut, 'wharf.db'))));
+    assert.deepEqual(await readdir(cut), [], 'the target is left as it was: free for another snapshot');
 
     // A whole gzip file of an export cut short, with a checksum to match: the export's end record is missing.
     const lines = gunzipSync(good).toString().split('\n');
