@@ -10,6 +10,7 @@ import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { StoreNotEmptyError } from '../metadata/export-format.js';
+import type { MetadataStore } from '../metadata/store.js';
 import { describeMetadataStore, isVolatileMetadataStore, metadataStoreExists, openMetadataStore } from '../metadata/open.js';
 import { parseDigest } from '../oci/digest.js';
 import { DigestHasher } from '../oci/digest-stream.js';
@@ -188,6 +189,9 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreSummar
       if (err instanceof StoreNotEmptyError && mode === 'resume') options.onNotice?.('the interrupted restore had imported the metadata already');
       else if (err instanceof StoreNotEmptyError) throw new BackupError(`refusing to restore: ${err.message}`);
       else throw metadata.explain(err);
+    }
+    try {
+      await endUploadSessions(store);
     } finally {
       await store.close();
     }
@@ -210,6 +214,18 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreSummar
     };
   } finally {
     await metadata.cleanup();
+  }
+}
+
+/**
+ * Upload sessions were open when the snapshot was taken, but their staged bytes are not in a backup: in the
+ * restored registry they could not go on, and would count toward quotas and session limits until purged.
+ */
+async function endUploadSessions(store: MetadataStore): Promise<void> {
+  for (;;) {
+    const open = await store.listUploadsUpdatedBefore(Number.MAX_SAFE_INTEGER, 500);
+    if (open.length === 0) return;
+    for (const upload of open) await store.deleteUpload(upload.id);
   }
 }
 

@@ -73,6 +73,8 @@ describe('backup and restore', () => {
 
   test('a backup restores into an empty data dir: same catalog, tags, manifests, links and blob bytes', async () => {
     const { refs } = await content();
+    await reg.metadata.createUpload({ id: 'in-flight', repository: 'team/app', algorithm: 'sha256' });
+    await reg.metadata.touchUpload('in-flight', 1234);
     const summary = await backup();
     assert.equal(summary.repositories, 3);
     assert.equal(summary.tags, 5);
@@ -88,6 +90,8 @@ describe('backup and restore', () => {
     assert.equal(restoredSummary.restored, summary.blobs);
     assert.deepEqual(await view(restored, refs), await view(reg, refs));
     assert.deepEqual(entries, ['storage', 'wharf.db'], 'the data dir holds the database and storage, no marker or temp file');
+    assert.equal(await restored.metadata.countUploads(), 0, 'an upload session open at backup time is not restored: its bytes are not in the backup');
+    assert.deepEqual(await restored.metadata.uploadUsage('team/app'), { sessions: 0, bytes: 0 });
     // The restored registry accepts pushes.
     await pushImage(restored, 'team/app', 'v3');
   });
