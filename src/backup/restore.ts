@@ -167,30 +167,28 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreSummar
   // Checked before the marker is written: a damaged snapshot leaves the target as it was, free for another one.
   const metadata = await openSnapshotMetadata(name, dir, manifest, dataDir);
   try {
-    if (mode === 'fresh') {
-      const marker: Marker = { source, snapshot: name, startedAt: new Date().toISOString() };
-      await writeFileAtomic(join(dataDir, restoreMarker), `${JSON.stringify(marker)}\n`);
-    } else {
-      options.onNotice?.(`resuming the interrupted restore of snapshot ${name}`);
-    }
     const { blobs, tags } = metadata.contents;
     const listed = new Map(manifest.blobs.map((b) => [b.digest, b.size]));
     const disagree = blobs.filter((b) => listed.get(b.digest) !== b.size).map((b) => b.digest);
     if (disagree.length > 0 || blobs.length !== listed.size) {
       throw new BackupError(`snapshot ${name} is damaged: its metadata and manifest.json list different blobs`, disagree.slice(0, 10));
     }
+    if (mode === 'fresh') {
+      const marker: Marker = { source, snapshot: name, startedAt: new Date().toISOString() };
+      await writeFileAtomic(join(dataDir, restoreMarker), `${JSON.stringify(marker)}\n`);
+    } else {
+      options.onNotice?.(`resuming the interrupted restore of snapshot ${name}`);
+    }
     const { restored, restoredBytes, resumed } = await restoreBlobs(options, source, name, blobs);
 
     const store = openMetadataStore(config);
     try {
-      await store.importSnapshot(metadata.lines());
-    } catch (err) {
-      // Only the interrupted run can have filled the store since the target was found empty: its import committed.
-      if (err instanceof StoreNotEmptyError && mode === 'resume') options.onNotice?.('the interrupted restore had imported the metadata already');
-      else if (err instanceof StoreNotEmptyError) throw new BackupError(`refusing to restore: ${err.message}`);
-      else throw metadata.explain(err);
-    }
-    try {
+      await store.importSnapshot(metadata.lines()).catch((err: unknown) => {
+        // Only the interrupted run can have filled the store since the target was found empty: its import committed.
+        if (err instanceof StoreNotEmptyError && mode === 'resume') options.onNotice?.('the interrupted restore had imported the metadata already');
+        else if (err instanceof StoreNotEmptyError) throw new BackupError(`refusing to restore: ${err.message}`);
+        else throw metadata.explain(err);
+      });
       await endUploadSessions(store);
     } finally {
       await store.close();

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import { runBackup, type BackupOptions } from '../../../src/backup/backup.js';
 import { BackupError, backupBlobPath, listSnapshots, readLatest, readSnapshotManifest } from '../../../src/backup/layout.js';
 import { restoreMarker, runRestore } from '../../../src/backup/restore.js';
+import { resolvePaths, validateConfig } from '../../../src/config/load.js';
 import type { Config } from '../../../src/config/schema.js';
 import type { ExportSink } from '../../../src/metadata/export-format.js';
 import type { Registry } from '../../../src/registry/registry.js';
@@ -139,6 +140,14 @@ describe('backup and restore', () => {
     assert.equal(await readFile(join(target, 'wharf.db'), 'utf8'), 'precious');
     // An existing registry is refused too.
     await assert.rejects(runRestore({ source: dest, config }), /not empty/);
+    // So is a metadata store outside the (empty) data dir that already exists.
+    const elsewhere = join(root, 'elsewhere.db');
+    await writeFile(elsewhere, '');
+    const outside = resolvePaths(validateConfig({ storage: { dataDir: join(root, 'empty') }, metadata: { sqlite: { path: elsewhere } }, log: { level: 'silent' } }, 'test'));
+    await assert.rejects(runRestore({ source: dest, config: outside }), (err: unknown) => {
+      assert.match(String(err), new RegExp(`not empty[^]*the metadata store ${elsewhere} exists`));
+      return true;
+    });
   });
 
   test('a corrupted blob in storage fails the backup loudly and publishes no snapshot', async () => {
