@@ -1,6 +1,7 @@
 // `wharf backup DEST`: a consistent snapshot of a (possibly serving) registry, incremental over earlier ones.
 //
-// Order: the metadata is snapshotted first, at one instant; then every blob the *snapshot* lists is copied from
+// Order: the metadata is exported first, as of one instant (the store's logical export, see
+// metadata/export-format.ts: whichever database holds it); then every blob the *snapshot* lists is copied from
 // storage unless DEST already has it. Content addressing makes that safe while pushes go on: a blob recorded in
 // the snapshot had its bytes committed before its record (uploads commit bytes first), and bytes never change.
 // What can happen is that garbage collection deletes a blob after the snapshot recorded it: the copy then finds
@@ -11,10 +12,12 @@
 // from storage that the live store still records is lost data: the backup fails naming it.
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { exportFormat, exportVersion, type ExportSink } from '../metadata/export-format.js';
 import type { MetadataStore } from '../metadata/store.js';
 import type { BlobDriver } from '../storage/driver.js';
 import { copyBlobs, planCopies, type CopyCounts, type CopyProblem } from './copy-blobs.js';
 import { acquireLock, fsyncDir, hashFile, pathExists, writeFileAtomic } from './files.js';
+import { dropBlobRecords, referencedBlobs, writeMetadataFile, type MetadataContents } from './metadata-file.js';
 import {
   BackupError,
   compareSnapshotNames,
@@ -30,8 +33,6 @@ import {
   type SnapshotManifest,
 } from './layout.js';
 import { prune, type PruneSummary } from './prune.js';
-import { dropUnreferenced, readSnapshot } from './snapshot-db.js';
-import { metadataDriver, metadataSnapshotSchema, MetadataUnavailableError } from '../metadata/open.js';
 
 export type { PruneSummary } from './prune.js';
 
@@ -45,11 +46,14 @@ export interface BackupProgress {
 
 export interface BackupOptions {
   readonly dest: string;
-  /** The live metadata store: asked about blobs that storage no longer has, and what a corrupt blob breaks. */
+  /**
+   * The live metadata store: exported, and asked about blobs that storage no longer has and what a corrupt blob
+   * breaks.
+   */
   readonly metadata: MetadataStore;
   readonly driver: BlobDriver;
-  /** Writes a consistent copy of the metadata database to the given path; default metadata.backup(). */
-  readonly snapshotMetadata?: (destination: string) => Promise<void>;
+  /** Exports the metadata into the sink; default metadata.exportSnapshot (tests wrap it to act in between). */
+  readonly exportMetadata?: (sink: ExportSink) => Promise<unknown>;
   /** Keep this many snapshots (the new one included), deleting older ones and blobs no kept snapshot needs. */
   readonly keep?: number;
   /** Re-hash blobs already in DEST instead of trusting their size, and replace those that do not match. */
@@ -115,7 +119,7 @@ async function uniqueSnapshotName(dest: string, at: Date): Promise<string> {
 export async function runBackup(options: BackupOptions): Promise<BackupSummary> {
   const started = Date.now();
   const { dest, metadata } = options;
-  const snapshotMetadata = options.snapshotMetadata ?? ((d: string) => metadata.backup(d));
+  const exportMetadata = options.exportMetadata ?? ((sink: ExportSink) => metadata.exportSnapshot(sink));
   const maxAttempts = options.maxAttempts ?? 5;
   const now = options.now ?? (() => new Date());
   if (options.keep !== undefined && (!Number.isSafeInteger(options.keep) || options.keep < 1)) {
@@ -133,7 +137,7 @@ export async function runBackup(options: BackupOptions): Promise<BackupSummary> 
       const name = await uniqueSnapshotName(dest, now());
       const partial = join(dest, snapshotsDir, `${partialPrefix}${name}`);
       try {
-        const result = await attemptBackup(options, snapshotMetadata, name, partial, copiedThisRun);
+        const result = await attemptBackup(options, exportMetadata, name, partial, copiedThisRun);
         if (result.kind === 'collected') {
           await rm(partial, { recursive: true, force: true });
           if (attempt >= maxAttempts) {
@@ -191,22 +195,18 @@ type AttemptResult =
 
 async function attemptBackup(
   options: BackupOptions,
-  snapshotMetadata: (destination: string) => Promise<void>,
+  exportMetadata: (sink: ExportSink) => Promise<unknown>,
   name: string,
   partial: string,
   /** Blobs copied by earlier attempts of this run (digest -> size): reported as copied, not as already there. */
   copiedThisRun: Map<string, number>,
 ): Promise<AttemptResult> {
   await mkdir(partial, { recursive: true });
-  const createdAt = new Date();
-  const dbPath = join(partial, metadataFile);
-  const tmpDb = `${dbPath}.tmp`;
+  const file = join(partial, metadataFile);
   options.onProgress?.({ phase: 'metadata', blobsDone: 0, blobsTotal: 0, bytesDone: 0, bytesTotal: 0 });
-  await snapshotMetadata(tmpDb).catch((err: unknown) => {
-    throw err instanceof MetadataUnavailableError ? new BackupError(err.message) : err;
+  const contents = await writeMetadataFile(file, exportMetadata).catch((err: unknown) => {
+    throw new BackupError(`exporting the metadata store failed: ${(err as Error).message}`);
   });
-  await rename(tmpDb, dbPath);
-  const contents = await readSnapshot(dbPath);
 
   const { counts, toCopy } = await planCopies(options, contents.blobs, copiedThisRun);
   const { problems, touchedDirs } = await copyBlobs(options, toCopy, counts, copiedThisRun);
@@ -218,28 +218,29 @@ async function attemptBackup(
       fatal.map((p) => p.message),
     );
   }
-  let final = contents;
+  let final: MetadataContents = contents;
   if (problems.length > 0) {
     // Collected after the snapshot. A blob no manifest of the snapshot uses was garbage already (GC only takes
     // unreferenced blobs): dropping its record gives the state just after GC took it, a real and consistent
     // one. A blob the snapshot still needs (its manifest was deleted after the snapshot) means a new snapshot.
-    const needed = await dropUnreferenced(dbPath, problems.map((p) => p.digest));
+    const collected = problems.map((p) => p.digest);
+    const needed = await referencedBlobs(file, collected);
     if (needed.length > 0) return { kind: 'collected', digests: needed };
     options.onNotice?.(`${problems.length} unreferenced blob(s) were garbage-collected during the backup; the snapshot no longer lists them`);
-    final = await readSnapshot(dbPath);
+    final = await dropBlobRecords(file, collected);
   }
 
   // Durability: blob files were fsynced before their rename; their directories are fsynced now, before the
   // manifest that makes the snapshot complete.
   for (const dir of touchedDirs) await fsyncDir(dir);
-  const dbInfo = await hashFile(dbPath);
-  if (!dbInfo) throw new BackupError(`${dbPath} disappeared`);
+  const fileInfo = await hashFile(file);
+  if (!fileInfo) throw new BackupError(`${file} disappeared`);
   const manifest: SnapshotManifest = {
     format: snapshotFormat,
     name,
     wharfVersion: await wharfVersion(),
-    createdAt: createdAt.toISOString(),
-    metadata: { file: metadataFile, driver: metadataDriver, size: dbInfo.size, sha256: dbInfo.digest, schemaVersion: metadataSnapshotSchema(dbPath) },
+    createdAt: contents.createdAt,
+    metadata: { file: metadataFile, format: exportFormat, version: exportVersion, source: contents.source, size: fileInfo.size, sha256: fileInfo.digest },
     counts: {
       repositories: final.repositories,
       manifests: final.manifests,

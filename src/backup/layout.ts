@@ -1,21 +1,22 @@
 // The backup directory:
 //
 //   DEST/blobs/<alg>/<xx>/<hex>                  blob bytes, content-addressed, shared by every snapshot (incremental)
-//   DEST/snapshots/<name>/metadata.db            the metadata store at the snapshot's instant (SQLite)
+//   DEST/snapshots/<name>/metadata.jsonl.gz      the metadata store's logical export at the snapshot's instant
 //   DEST/snapshots/<name>/manifest.json          what the snapshot holds and needs (see SnapshotManifest)
 //   DEST/latest                                  the name of the newest complete snapshot
 //   DEST/snapshots/.partial-<name>/              a snapshot being written; never read, removed by the next run
 //   DEST/.lock                                   held by the backup writing to DEST
 //
 // A snapshot directory only appears (by rename) once its metadata and every blob it lists are in DEST, so a
-// snapshot that exists can be restored.
+// snapshot that exists can be restored. Snapshots of format 1 (written before the logical export) hold
+// metadata.db, a copy of the SQLite database, instead of the export; restore still reads them.
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseDigest } from '../oci/digest.js';
 import { blobKey } from '../storage/paths.js';
 
-export const snapshotFormat = 1;
-export const metadataFile = 'metadata.db';
+export const snapshotFormat = 2;
+export const metadataFile = 'metadata.jsonl.gz';
 export const manifestFile = 'manifest.json';
 export const snapshotsDir = 'snapshots';
 export const latestFile = 'latest';
@@ -27,20 +28,35 @@ export interface SnapshotBlob {
   readonly size: number;
 }
 
+/** Format 2: the metadata is the store's logical export, gzipped JSON lines. */
+export interface ExportMetadata {
+  readonly file: string;
+  /** 'wharf-metadata', and the export's version (its header says the same). */
+  readonly format: string;
+  readonly version: number;
+  /** The store that wrote it ('sqlite', ...); any store can read it. */
+  readonly source: string;
+  readonly size: number;
+  readonly sha256: string;
+}
+
+/** Format 1: a copy of the SQLite database file. */
+export interface LegacyMetadata {
+  readonly file: string;
+  readonly driver: 'sqlite';
+  readonly size: number;
+  readonly sha256: string;
+  /** The SQLite schema version (PRAGMA user_version) of the copy. */
+  readonly schemaVersion: number;
+}
+
 export interface SnapshotManifest {
   readonly format: number;
   readonly name: string;
   readonly wharfVersion: string;
   /** ISO 8601, UTC: when the metadata was snapshotted. */
   readonly createdAt: string;
-  readonly metadata: {
-    readonly file: string;
-    readonly driver: string;
-    readonly size: number;
-    readonly sha256: string;
-    /** The SQLite schema version (PRAGMA user_version) of metadata.db. */
-    readonly schemaVersion: number;
-  };
+  readonly metadata: ExportMetadata | LegacyMetadata;
   readonly counts: {
     readonly repositories: number;
     readonly manifests: number;
@@ -50,6 +66,10 @@ export interface SnapshotManifest {
   };
   /** Every blob the snapshot's metadata knows; all are in DEST/blobs when the snapshot exists. */
   readonly blobs: readonly SnapshotBlob[];
+}
+
+export function isLegacyMetadata(m: SnapshotManifest['metadata']): m is LegacyMetadata {
+  return 'driver' in m;
 }
 
 export class BackupError extends Error {
@@ -112,8 +132,15 @@ export async function readSnapshotManifest(dir: string): Promise<SnapshotManifes
     throw new BackupError(`${file} is not a Wharf snapshot manifest`);
   }
   if (m.format > snapshotFormat) {
-    throw new BackupError(`${file} has format ${m.format}; this Wharf reads format ${snapshotFormat} (use a newer Wharf)`);
+    throw new BackupError(`${file} has format ${m.format}; this Wharf reads formats 1 to ${snapshotFormat} (use a newer Wharf)`);
   }
+  const meta = m.metadata as Partial<ExportMetadata & LegacyMetadata> | null;
+  const described = meta !== null && typeof meta.file === 'string' && typeof meta.sha256 === 'string' && typeof meta.size === 'number';
+  const legacy = m.format === 1 && meta?.driver === 'sqlite';
+  if (!described || !(legacy || (m.format >= 2 && typeof meta.format === 'string'))) {
+    throw new BackupError(`${file} does not describe its metadata file (format ${m.format}): ${JSON.stringify(m.metadata)}`);
+  }
+  if (meta.file.includes('/') || meta.file.startsWith('.')) throw new BackupError(`${file} names a metadata file outside the snapshot: ${meta.file}`);
   for (const b of m.blobs) {
     if (typeof b?.digest !== 'string' || !parseDigest(b.digest) || typeof b.size !== 'number') {
       throw new BackupError(`${file} lists an invalid blob: ${JSON.stringify(b)}`);

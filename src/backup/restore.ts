@@ -1,35 +1,36 @@
 // `wharf restore SRC`: one snapshot of a backup directory into an empty data directory.
 //
-// Blobs go in first, through the storage driver's upload path (staged, digest checked, committed), and the
-// metadata database last, renamed into place: until it is there the data dir has no registry in it, and an
-// interrupted restore resumes (a marker file in the data dir names the snapshot being restored) instead of
-// leaving a registry that lists images whose bytes are missing.
+// The snapshot's metadata is read and checked first; then the blobs go in, through the storage driver's upload
+// path (staged, digest checked, committed); the metadata is imported into the configured store last, in one
+// transaction: until then the store holds no registry, and an interrupted restore resumes (a marker file in the
+// data dir names the snapshot being restored) instead of leaving a registry that lists images whose bytes are
+// missing.
 import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
-import { metadataDriver, metadataRestoreTarget, metadataSchemaVersion, openMetadataSnapshot, type MetadataRestoreTarget } from '../metadata/open.js';
+import { StoreNotEmptyError } from '../metadata/export-format.js';
+import type { MetadataStore } from '../metadata/store.js';
+import { describeMetadataStore, isVolatileMetadataStore, metadataStoreExists, openMetadataStore } from '../metadata/open.js';
 import { parseDigest } from '../oci/digest.js';
 import { DigestHasher } from '../oci/digest-stream.js';
 import { createDriver } from '../registry/registry.js';
 import type { BlobDriver } from '../storage/driver.js';
 import { blobKey } from '../storage/paths.js';
 import { forEachLimit } from './pool.js';
-import { checkDigest, copyVerified, DigestMismatchError, fsyncDir, isMissing, pathExists, writeFileAtomic } from './files.js';
+import { checkDigest, DigestMismatchError, fsyncDir, isMissing, pathExists, writeFileAtomic } from './files.js';
 import {
   BackupError,
   backupBlobPath,
   isSnapshotName,
   listSnapshots,
-  metadataFile,
   readLatest,
   readSnapshotManifest,
   snapshotsDir,
   type SnapshotBlob,
   type SnapshotManifest,
 } from './layout.js';
-import { listBlobsAndTags } from './snapshot-db.js';
+import { openSnapshotMetadata } from './restore-metadata.js';
 
 export const restoreMarker = '.wharf-restore.json';
 
@@ -93,7 +94,7 @@ async function readMarker(dataDir: string): Promise<Marker | null> {
 }
 
 /** Refuses a target that holds anything but an interrupted restore of this very snapshot. */
-async function checkTarget(config: Config, target: MetadataRestoreTarget, source: string, snapshot: string): Promise<'fresh' | 'resume'> {
+async function checkTarget(config: Config, source: string, snapshot: string): Promise<'fresh' | 'resume'> {
   const dataDir = config.storage.dataDir;
   const marker = await readMarker(dataDir);
   if (marker) {
@@ -109,7 +110,7 @@ async function checkTarget(config: Config, target: MetadataRestoreTarget, source
   const storageRoot = config.storage.filesystem.root!;
   const storageEntries = await entriesOf(storageRoot);
   if (storageEntries && storageEntries.length > 0 && !storageRoot.startsWith(`${dataDir}/`)) found.push(`${storageRoot} is not empty`);
-  found.push(...(await target.existing()));
+  if (await metadataStoreExists(config)) found.push(`the metadata store ${describeMetadataStore(config)} exists`);
   if (found.length > 0) {
     throw new BackupError('refusing to restore: the target is not empty (restore never merges into or overwrites a registry; choose an empty --data-dir or move this one aside)', found);
   }
@@ -158,48 +159,82 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreSummar
   const started = Date.now();
   const { config } = options;
   const source = resolve(options.source);
-  const target = metadataRestoreTarget(config);
-  if (!target) throw new BackupError('restore needs the SQLite metadata store on a file');
+  if (isVolatileMetadataStore(config)) throw new BackupError('restore needs a metadata store that outlives the process (not :memory:)');
   const { name, dir, manifest } = await resolveSnapshot(source, options.snapshot);
-  if (manifest.metadata.driver !== metadataDriver) {
-    throw new BackupError(`snapshot ${name} holds ${manifest.metadata.driver} metadata; this Wharf restores ${metadataDriver}`);
-  }
-  if (manifest.metadata.schemaVersion > metadataSchemaVersion) {
-    throw new BackupError(
-      `snapshot ${name} was written by Wharf ${manifest.wharfVersion} (metadata schema ${manifest.metadata.schemaVersion}); ` +
-        `this Wharf knows schema ${metadataSchemaVersion}: restore with the newer version`,
-    );
-  }
-  const mode = await checkTarget(config, target, source, name);
+  const mode = await checkTarget(config, source, name);
   const dataDir = config.storage.dataDir;
   await mkdir(dataDir, { recursive: true });
-  if (mode === 'fresh') {
-    const marker: Marker = { source, snapshot: name, startedAt: new Date().toISOString() };
-    await writeFileAtomic(join(dataDir, restoreMarker), `${JSON.stringify(marker)}\n`);
-  } else {
-    options.onNotice?.(`resuming the interrupted restore of snapshot ${name}`);
-  }
-
-  // The metadata, to a temporary name next to its final place; checked against the snapshot's manifest.
-  const tmpDb = target.staging;
-  await target.reset();
+  // Checked before the marker is written: a damaged snapshot leaves the target as it was, free for another one.
+  const metadata = await openSnapshotMetadata(name, dir, manifest, dataDir);
   try {
-    await copyVerified(createReadStream(join(dir, manifest.metadata.file ?? metadataFile)), tmpDb, manifest.metadata.sha256, manifest.metadata.size);
-  } catch (err) {
-    if (err instanceof DigestMismatchError) throw new BackupError(`snapshot ${name} is damaged: ${manifest.metadata.file} does not match the checksum in its manifest.json`);
-    if (isMissing(err)) throw new BackupError(`snapshot ${name} is damaged: ${manifest.metadata.file} is missing`);
-    throw err;
-  }
-  // Opening it applies the migrations this Wharf has and the snapshot's writer had not.
-  const store = openMetadataSnapshot(tmpDb);
-  const { blobs, tags } = await listBlobsAndTags(store).finally(() => store.close());
-  const listed = new Map(manifest.blobs.map((b) => [b.digest, b.size]));
-  const disagree = blobs.filter((b) => listed.get(b.digest) !== b.size).map((b) => b.digest);
-  if (disagree.length > 0 || blobs.length !== listed.size) {
-    throw new BackupError(`snapshot ${name} is damaged: its metadata and manifest.json list different blobs`, disagree.slice(0, 10));
-  }
+    const { blobs, tags } = metadata.contents;
+    const listed = new Map(manifest.blobs.map((b) => [b.digest, b.size]));
+    const disagree = blobs.filter((b) => listed.get(b.digest) !== b.size).map((b) => b.digest);
+    if (disagree.length > 0 || blobs.length !== listed.size) {
+      throw new BackupError(`snapshot ${name} is damaged: its metadata and manifest.json list different blobs`, disagree.slice(0, 10));
+    }
+    if (mode === 'fresh') {
+      const marker: Marker = { source, snapshot: name, startedAt: new Date().toISOString() };
+      await writeFileAtomic(join(dataDir, restoreMarker), `${JSON.stringify(marker)}\n`);
+    } else {
+      options.onNotice?.(`resuming the interrupted restore of snapshot ${name}`);
+    }
+    const { restored, restoredBytes, resumed } = await restoreBlobs(options, source, name, blobs);
 
-  const driver = createDriver(config);
+    const store = openMetadataStore(config);
+    try {
+      await store.importSnapshot(metadata.lines()).catch((err: unknown) => {
+        // Only the interrupted run can have filled the store since the target was found empty: its import committed.
+        if (err instanceof StoreNotEmptyError && mode === 'resume') options.onNotice?.('the interrupted restore had imported the metadata already');
+        else if (err instanceof StoreNotEmptyError) throw new BackupError(`refusing to restore: ${err.message}`);
+        else throw metadata.explain(err);
+      });
+      await endUploadSessions(store);
+    } finally {
+      await store.close();
+    }
+    await metadata.cleanup();
+    await rm(join(dataDir, restoreMarker), { force: true });
+    await fsyncDir(dataDir);
+    return {
+      snapshot: name,
+      createdAt: manifest.createdAt,
+      dataDir,
+      repositories: metadata.contents.repositories,
+      manifests: metadata.contents.manifests,
+      tags,
+      blobs: blobs.length,
+      blobBytes: metadata.contents.blobBytes,
+      restored,
+      restoredBytes,
+      resumed,
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    await metadata.cleanup();
+  }
+}
+
+/**
+ * Upload sessions were open when the snapshot was taken, but their staged bytes are not in a backup: in the
+ * restored registry they could not go on, and would count toward quotas and session limits until purged.
+ */
+async function endUploadSessions(store: MetadataStore): Promise<void> {
+  for (;;) {
+    const open = await store.listUploadsUpdatedBefore(Number.MAX_SAFE_INTEGER, 500);
+    if (open.length === 0) return;
+    for (const upload of open) await store.deleteUpload(upload.id);
+  }
+}
+
+/** Copies into storage the snapshot's blobs it does not hold yet (a resumed restore has some). */
+async function restoreBlobs(
+  options: RestoreOptions,
+  source: string,
+  name: string,
+  blobs: readonly SnapshotBlob[],
+): Promise<{ restored: number; restoredBytes: number; resumed: number }> {
+  const driver = createDriver(options.config);
   const todo: SnapshotBlob[] = [];
   let resumed = 0;
   for (const blob of blobs) {
@@ -230,26 +265,9 @@ export async function runRestore(options: RestoreOptions): Promise<RestoreSummar
   if (problems.length > 0) {
     throw new BackupError(
       `restore failed: ${problems.length} blob(s) of snapshot ${name} are missing or corrupt in ${source}; ` +
-        `the data dir is incomplete (no metadata was put in place). Restore an older snapshot into an empty directory`,
+        `the data dir is incomplete (no metadata was imported). Restore an older snapshot into an empty directory`,
       problems.slice(0, 20),
     );
   }
-
-  await target.commit();
-  await rm(join(dataDir, restoreMarker), { force: true });
-  await fsyncDir(dataDir);
-  return {
-    snapshot: name,
-    createdAt: manifest.createdAt,
-    dataDir,
-    repositories: manifest.counts.repositories,
-    manifests: manifest.counts.manifests,
-    tags,
-    blobs: blobs.length,
-    blobBytes: blobs.reduce((n, b) => n + b.size, 0),
-    restored: todo.length,
-    restoredBytes: bytesTotal,
-    resumed,
-    durationMs: Date.now() - started,
-  };
+  return { restored: todo.length, restoredBytes: bytesTotal, resumed };
 }

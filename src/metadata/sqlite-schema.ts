@@ -190,4 +190,9 @@ export const migrations: readonly string[] = [
     UPDATE store_totals SET blobs = blobs - 1, blob_bytes = blob_bytes - OLD.size;
   END;
   `,
+  // An event's deliveries by event: the export reads them per event, and marking one delivered asks whether the
+  // event has others (and the cascade from events looks them up): without it each of those scans every delivery.
+  `
+  CREATE INDEX deliveries_by_event ON deliveries(event_id);
+  `,
 ];

@@ -31,6 +31,9 @@ import { SqliteGc } from './sqlite-gc.js';
 import { SqliteOutbox } from './sqlite-outbox.js';
 import { SqliteUploadSessions } from './sqlite-uploads.js';
 import { prepareContentStatements, type ContentStatements } from './sqlite-content.js';
+import { exportSqlite } from './sqlite-export.js';
+import { importSqlite } from './sqlite-import.js';
+import type { ExportCounts, ExportSink, ExportSource } from './export-format.js';
 
 export interface SqliteOptions {
   /** File path, or ':memory:'. */
@@ -54,8 +57,10 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly outbox: SqliteOutbox;
   private readonly identity: DatabaseFileIdentity | null;
   private readonly checkpointer: WalCheckpointer | null = null;
+  private readonly path: string;
 
   constructor(options: SqliteOptions) {
+    this.path = options.path;
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
     this.db = new Database(options.path);
     this.identity = DatabaseFileIdentity.of(options.path);
@@ -280,9 +285,12 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.stmt.listBlobs.all(page.last ?? '', page.limit).map((r) => ({ digest: r.digest, size: r.size, createdAt: r.created_at }));
   }
 
-  async backup(destination: string): Promise<void> {
-    // SQLite's online backup API: a consistent snapshot, copied in steps so writers are not blocked for long.
-    await this.db.backup(destination);
+  exportSnapshot(sink: ExportSink): Promise<ExportCounts> {
+    return exportSqlite(this.db, this.path, this.name, sink);
+  }
+
+  importSnapshot(source: ExportSource): Promise<ExportCounts> {
+    return importSqlite(this.db, this.name, source);
   }
 
   // Event outbox

@@ -1,6 +1,7 @@
 // The metadata store: everything about content except its bytes. Async so that a networked store (PostgreSQL) fits
 // behind the same interface; every multi-row change is one transaction, which is what later online GC and
 // several nodes rely on.
+import type { ExportCounts, ExportSink, ExportSource } from './export-format.js';
 
 export interface BlobRecord {
   readonly digest: string;
@@ -265,8 +266,28 @@ export interface OutboxStore {
 export type RetentionStore = Pick<ContentStore, 'listRepositories' | 'listTagDetails' | 'deleteTag' | 'untaggedManifests'> &
   Pick<GcStore, 'collectManifest'>;
 
-/** The whole store: every port. Code that needs one concern depends on that port alone. */
-export interface MetadataStore extends StoreLifecycle, ContentStore, UploadSessionStore, UsageStore, GcStore, OutboxStore {
-  /** Writes a consistent copy of the whole store to `destination` (a file path) while it keeps serving. */
-  backup(destination: string): Promise<void>;
+/**
+ * The store's whole content as a logical export (the format is in export-format.ts, the same for every database),
+ * and back: what backup and restore use, and how a registry moves from one database to another.
+ */
+export interface ExportableStore {
+  /**
+   * Hands the sink the header, every record and the end, as of one instant (one read transaction), while the store
+   * keeps serving: memory stays bounded whatever the store's size and the event loop is free between batches.
+   * Exported: repositories, blobs, links, manifests with what they reference, tags, upload sessions, undelivered
+   * outbox events, pending blob deletions; not exported: what the store derives from those (usage counters, totals,
+   * GC review queues) and short-lived leases. A repository being deleted is not exported (it is already gone).
+   */
+  exportSnapshot(sink: ExportSink): Promise<ExportCounts>;
+  /**
+   * Loads an export into this store, which must be empty (else StoreNotEmptyError), all or nothing: a damaged or
+   * truncated export throws an ExportFormatError naming the line and leaves the store empty. Derived state is
+   * rebuilt as for content pushed anew: usage counters count what was imported, and every blob and manifest is
+   * queued for one GC review (a review only re-checks; nothing is deleted that a manifest or tag keeps). Nothing
+   * else may use the store until the import returns.
+   */
+  importSnapshot(source: ExportSource): Promise<ExportCounts>;
 }
+
+/** The whole store: every port. Code that needs one concern depends on that port alone. */
+export interface MetadataStore extends StoreLifecycle, ContentStore, UploadSessionStore, UsageStore, GcStore, OutboxStore, ExportableStore {}

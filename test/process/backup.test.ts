@@ -3,9 +3,10 @@
 // that serves every image with the same digests. (The same under pushes and GC: test/stress/backup-under-load.)
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import { wharfCli } from '../support/cli.js';
 import { startWharf, tempDir } from '../support/processes.js';
 import { pullImage, pushImage, type PushedImage } from '../support/push.js';
@@ -52,6 +53,14 @@ test('wharf backup is incremental and prunes; wharf restore refuses a used dir a
 
   const b1 = json<BackupJson>(await wharfCli(['backup', dest, '--data-dir', source.dataDir, '--json']));
   assert.deepEqual([b1.repositories, b1.tags, b1.blobs, b1.copied, b1.skipped], [2, 2, 5, 5, 0], 'two configs, two layers, one shared layer');
+  // The snapshot's metadata is the store's logical export, not a copy of its database file.
+  const snapshotDir = join(dest, 'snapshots', b1.snapshot);
+  const manifest = JSON.parse(await readFile(join(snapshotDir, 'manifest.json'), 'utf8')) as { format: number; metadata: { file: string; format: string } };
+  assert.deepEqual([manifest.format, manifest.metadata.file, manifest.metadata.format], [2, 'metadata.jsonl.gz', 'wharf-metadata']);
+  const lines = gunzipSync(await readFile(join(snapshotDir, 'metadata.jsonl.gz'))).toString().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.equal(lines[0]!.format, 'wharf-metadata');
+  assert.deepEqual(lines.filter((l) => l.type === 'tag').map((l) => `${l.repository}:${l.name}`), ['team/app:v1', 'team/tool:latest']);
+  assert.equal(lines.at(-1)!.type, 'end');
 
   await push('team/app', 'v2');
   const b2 = json<BackupJson>(await wharfCli(['backup', dest, '--data-dir', source.dataDir, '--json']));

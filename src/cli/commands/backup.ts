@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { dataOptions, loadCommandConfig } from '../config-options.js';
 import { runBackup, type BackupSummary } from '../../backup/backup.js';
 import { BackupError } from '../../backup/layout.js';
-import { describeMetadataStore, metadataStoreExists, snapshotMetadataStore } from '../../metadata/open.js';
+import { describeMetadataStore, metadataStoreExists } from '../../metadata/open.js';
 import { createDriver, createMetadataStore } from '../../registry/registry.js';
 import { formatBytes, formatDuration, Progress } from '../progress.js';
 
@@ -62,8 +62,6 @@ export async function backupCommand(args: string[]): Promise<number> {
       dest: positionals[0]!,
       metadata,
       driver: createDriver(config),
-      // Another process serves this store: snapshot it from outside (see metadata/sqlite-snapshot.ts).
-      snapshotMetadata: (destination) => snapshotMetadataStore(config, destination),
       keep,
       verifyExisting: values.verify,
       onProgress: (p) =>

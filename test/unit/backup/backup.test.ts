@@ -2,12 +2,15 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { runBackup, type BackupOptions } from '../../../src/backup/backup.js';
 import { BackupError, backupBlobPath, listSnapshots, readLatest, readSnapshotManifest } from '../../../src/backup/layout.js';
 import { restoreMarker, runRestore } from '../../../src/backup/restore.js';
-import { snapshotMetadataStore } from '../../../src/metadata/open.js';
+import { resolvePaths, validateConfig } from '../../../src/config/load.js';
 import type { Config } from '../../../src/config/schema.js';
+import type { ExportSink } from '../../../src/metadata/export-format.js';
 import type { Registry } from '../../../src/registry/registry.js';
 import { blobFile, configFor, open, pushBlob, pushImage, pushIndex, sha256, tempDir, view, type Image } from './support.js';
 
@@ -38,15 +41,8 @@ describe('backup and restore', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  /** The CLI's way: a separate connection copying the database in one step. */
-  const backup = (extra: Partial<BackupOptions> = {}) =>
-    runBackup({
-      dest,
-      metadata: reg.metadata,
-      driver: reg.driver,
-      snapshotMetadata: (d) => snapshotMetadataStore(config, d),
-      ...extra,
-    });
+  const backup = (extra: Partial<BackupOptions> = {}) => runBackup({ dest, metadata: reg.metadata, driver: reg.driver, ...extra });
+  const exportNow = (sink: ExportSink) => reg.metadata.exportSnapshot(sink);
 
   async function restoreInto(name: string, snapshot?: string) {
     const target = join(root, name);
@@ -78,6 +74,8 @@ describe('backup and restore', () => {
 
   test('a backup restores into an empty data dir: same catalog, tags, manifests, links and blob bytes', async () => {
     const { refs } = await content();
+    await reg.metadata.createUpload({ id: 'in-flight', repository: 'team/app', algorithm: 'sha256' });
+    await reg.metadata.touchUpload('in-flight', 1234);
     const summary = await backup();
     assert.equal(summary.repositories, 3);
     assert.equal(summary.tags, 5);
@@ -93,6 +91,8 @@ describe('backup and restore', () => {
     assert.equal(restoredSummary.restored, summary.blobs);
     assert.deepEqual(await view(restored, refs), await view(reg, refs));
     assert.deepEqual(entries, ['storage', 'wharf.db'], 'the data dir holds the database and storage, no marker or temp file');
+    assert.equal(await restored.metadata.countUploads(), 0, 'an upload session open at backup time is not restored: its bytes are not in the backup');
+    assert.deepEqual(await restored.metadata.uploadUsage('team/app'), { sessions: 0, bytes: 0 });
     // The restored registry accepts pushes.
     await pushImage(restored, 'team/app', 'v3');
   });
@@ -140,6 +140,14 @@ describe('backup and restore', () => {
     assert.equal(await readFile(join(target, 'wharf.db'), 'utf8'), 'precious');
     // An existing registry is refused too.
     await assert.rejects(runRestore({ source: dest, config }), /not empty/);
+    // So is a metadata store outside the (empty) data dir that already exists.
+    const elsewhere = join(root, 'elsewhere.db');
+    await writeFile(elsewhere, '');
+    const outside = resolvePaths(validateConfig({ storage: { dataDir: join(root, 'empty') }, metadata: { sqlite: { path: elsewhere } }, log: { level: 'silent' } }, 'test'));
+    await assert.rejects(runRestore({ source: dest, config: outside }), (err: unknown) => {
+      assert.match(String(err), new RegExp(`not empty[^]*the metadata store ${elsewhere} exists`));
+      return true;
+    });
   });
 
   test('a corrupted blob in storage fails the backup loudly and publishes no snapshot', async () => {
@@ -185,8 +193,8 @@ describe('backup and restore', () => {
     let snapshots = 0;
     const notices: string[] = [];
     const summary = await backup({
-      snapshotMetadata: async (d) => {
-        await snapshotMetadataStore(config, d);
+      exportMetadata: async (sink) => {
+        await exportNow(sink);
         if (++snapshots === 1) {
           // After the first snapshot recorded it, the image is deleted and collected.
           await reg.manifests.delete('app', { digest: doomed.digest });
@@ -215,10 +223,10 @@ describe('backup and restore', () => {
     await assert.rejects(
       backup({
         maxAttempts: 2,
-        snapshotMetadata: async (d) => {
+        exportMetadata: async (sink) => {
           attempts++;
           const doomed = await pushImage(reg, 'app', `doomed${attempts}`);
-          await snapshotMetadataStore(config, d);
+          await exportNow(sink);
           await reg.manifests.delete('app', { digest: doomed.digest });
           await reg.gc.run({ deleteUntagged: true, dryRun: false, gracePeriod: 0 });
         },
@@ -235,8 +243,8 @@ describe('backup and restore', () => {
     const loose = await pushBlob(reg, 'app', randomBytes(2500)); // uploaded, never used by a manifest
     const notices: string[] = [];
     const summary = await backup({
-      snapshotMetadata: async (d) => {
-        await snapshotMetadataStore(config, d);
+      exportMetadata: async (sink) => {
+        await exportNow(sink);
         const gc = await reg.gc.run({ deleteUntagged: false, dryRun: false, gracePeriod: 0 });
         assert.equal(gc.blobsDeleted, 1, 'GC takes the loose blob after the snapshot recorded it');
       },
@@ -298,11 +306,49 @@ describe('backup and restore', () => {
     assert.deepEqual(await view(restored, [{ repo: 'app', digest: img.digest }]), await view(reg, [{ repo: 'app', digest: img.digest }]));
   });
 
-  test('the store-interface snapshot (in-process backup API) gives the same result', async () => {
+  test('a snapshot of format 1 (a copy of the SQLite database, before the logical export) still restores', async () => {
     const { refs } = await content();
-    await runBackup({ dest, metadata: reg.metadata, driver: reg.driver });
-    const { restored } = await restoreInto('via-store');
+    const current = await backup(); // puts the blobs in DEST
+    const name = '20200101T000000Z';
+    const dir = join(dest, 'snapshots', name);
+    await mkdir(dir);
+    // What an older Wharf wrote: metadata.db, a copy of the database at its schema (5: before deliveries_by_event).
+    const live = new Database(join(dataDir, 'wharf.db'), { readonly: true });
+    await live.backup(join(dir, 'metadata.db'));
+    live.close();
+    const old = new Database(join(dir, 'metadata.db'));
+    old.exec('DROP INDEX deliveries_by_event');
+    old.pragma('user_version = 5');
+    old.close();
+    const bytes = await readFile(join(dir, 'metadata.db'));
+    const m = await readSnapshotManifest(current.path);
+    const metadata = { file: 'metadata.db', driver: 'sqlite', size: bytes.length, sha256: sha256(bytes), schemaVersion: 5 };
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify({ ...m, format: 1, name, metadata }));
+    const { restored, entries, summary } = await restoreInto('legacy', name);
+    assert.equal(summary.tags, 5);
     assert.deepEqual(await view(restored, refs), await view(reg, refs));
+    assert.deepEqual(entries, ['storage', 'wharf.db'], 'no scratch copy of the old database is left behind');
+  });
+
+  test('a damaged metadata export fails the restore before any blob is copied, naming the damage', async () => {
+    const img = await pushImage(reg, 'app', 'v1');
+    const s = await backup();
+    const file = join(s.path, 'metadata.jsonl.gz');
+    const good = await readFile(file);
+    await writeFile(file, good.subarray(0, good.length - 20));
+    const cut = join(root, 'cut');
+    await assert.rejects(runRestore({ source: dest, config: configFor(cut) }), /snapshot \S+ is damaged: metadata\.jsonl\.gz (does not match the checksum|is not a whole gzip)/);
+    assert.ok(!(await exists(blobFile(cut, img.layers[0]!))), 'no blob copied for a snapshot whose metadata is damaged');
+    assert.ok(!(await exists(join(cut, 'wharf.db'))));
+    assert.deepEqual(await readdir(cut), [], 'the target is left as it was: free for another snapshot');
+
+    // A whole gzip file of an export cut short, with a checksum to match: the export's end record is missing.
+    const lines = gunzipSync(good).toString().split('\n');
+    const shortened = gzipSync(`${lines.slice(0, lines.length - 3).join('\n')}\n`);
+    await writeFile(file, shortened);
+    const m = await readSnapshotManifest(s.path);
+    await writeFile(join(s.path, 'manifest.json'), JSON.stringify({ ...m, metadata: { ...m.metadata, size: shortened.length, sha256: sha256(shortened) } }));
+    await assert.rejects(runRestore({ source: dest, config: configFor(join(root, 'short')) }), /is damaged: metadata\.jsonl\.gz: the metadata export is truncated/);
   });
 
   test('snapshot names keep their order when the clock goes back, so --keep never prunes the new one', async () => {
@@ -322,9 +368,9 @@ describe('backup and restore', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const first = backup({
-      snapshotMetadata: async (d) => {
+      exportMetadata: async (sink) => {
         await gate;
-        await snapshotMetadataStore(config, d);
+        await exportNow(sink);
       },
     });
     await new Promise((r) => setTimeout(r, 50));

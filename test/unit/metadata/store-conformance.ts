@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe } from 'node:test';
 import type { MetadataStore } from '../../../src/metadata/store.js';
 import { boundedWorkContract } from './conformance/bounded-work.js';
 import { contentContract } from './conformance/content.js';
+import { exportContract } from './conformance/export.js';
 import { gcBlobContract } from './conformance/gc-blobs.js';
 import { gcManifestContract } from './conformance/gc-manifests.js';
 import { outboxContract } from './conformance/outbox.js';
@@ -32,5 +33,6 @@ export function metadataStoreConformance(name: string, create: () => Promise<Sto
     gcManifestContract(store);
     usageContract(store);
     boundedWorkContract(store);
+    exportContract(store, create);
   });
 }

@@ -25,22 +25,6 @@ metadataStoreConformance('sqlite in memory', async () => {
   return { store, cleanup: () => store.close() };
 });
 
-test('sqlite backup is a consistent, openable copy taken while the store serves', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'wharf-sqlite-backup-'));
-  const store = new SqliteMetadataStore({ path: join(dir, 'live.db'), synchronous: 'normal' });
-  try {
-    await store.commitBlob('r', { digest: `sha256:${'1'.repeat(64)}`, size: 5 });
-    await store.backup(join(dir, 'copy.db'));
-    await store.commitBlob('r', { digest: `sha256:${'2'.repeat(64)}`, size: 6 });
-    const copy = new SqliteMetadataStore({ path: join(dir, 'copy.db'), synchronous: 'normal' });
-    assert.deepEqual((await copy.listBlobs({ limit: 10 })).map((b) => b.size), [5], 'the copy holds what was committed before it');
-    await copy.close();
-  } finally {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-});
-
 test('sqlite: opening a database from before the counters fills them from its rows', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'wharf-sqlite-counters-'));
   const path = join(dir, 'old.db');
