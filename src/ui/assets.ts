@@ -58,6 +58,7 @@ export class UiAssets {
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
+<link rel="icon" href="data:,">
 <title>${escapeHtml(title)}</title>
 <link rel="stylesheet" href="${base}assets/${manifest.css}">
 <script type="module" src="${base}assets/${manifest.js}"></script>

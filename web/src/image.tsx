@@ -155,7 +155,7 @@ export function ImageView({ repository, reference, session }: { repository: stri
                     {img.history!.map((h, i) => (
                       <tr key={i}>
                         <td>
-                          <code class="step">{h.createdBy.replace(/^\/bin\/sh -c #\(nop\)\s*/, '')}</code>
+                          <code class="step">{h.createdBy.replace(/^\/bin\/sh -c #\(nop\)\s*/, '').trim()}</code>
                         </td>
                         <td>{h.layer ? bytes(h.layer.size) : '–'}</td>
                       </tr>

@@ -86,8 +86,7 @@ function App() {
         </a>
         <nav aria-label="Main">
           <a href="#/">Repositories</a>
-          {session.admin && session.authRequired && <a href="#/storage">Storage</a>}
-          {session.admin && !session.authRequired && <a href="#/storage">Storage</a>}
+          {session.admin && <a href="#/storage">Storage</a>}
         </nav>
         <span class="grow" />
         <ThemeToggle />
@@ -102,7 +101,10 @@ function App() {
           session.canLogin && <a href="#/login">Log in</a>
         )}
       </header>
-      <div id="content">{view}</div>
+      {/* Keyed by user: logging in or out starts every view afresh with what the new user may see. */}
+      <div id="content" key={session.user ?? ''}>
+        {view}
+      </div>
     </>
   );
 }

@@ -11,6 +11,7 @@ import { send, sendJson } from '../context.js';
 import { RegistryError } from '../errors.js';
 import { denied, eventOriginOf, type ApiV1Context, type ApiV1Handler } from './api-v1-context.js';
 
+const imageConfigTypes = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
 const sorts: readonly RepositorySort[] = ['name', 'pushed', 'pulled', 'size', 'tags'];
 /** Image configs are small; one larger than this is not read into memory for display. */
 const maxConfigBytes = 4 * 1024 * 1024;
@@ -99,7 +100,8 @@ export const getImage: ApiV1Handler = async (ctx) => {
     repository,
     digest: record.digest,
     mediaType: record.mediaType,
-    artifactType: record.artifactType,
+    // The store records an image's config type as its artifact type; only a real artifact's is worth showing.
+    artifactType: record.artifactType !== null && !imageConfigTypes.has(record.artifactType) ? record.artifactType : null,
     size: record.size,
     pushedAt: record.createdAt,
     subject: record.subject,
