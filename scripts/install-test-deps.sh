@@ -15,6 +15,7 @@ packages=(
   apache2-utils           # htpasswd (bcrypt) for auth tests
   pebble openssl          # ACME test CA; certificates for the TLS tests
   ca-certificates tar gzip
+  chromium                # the web UI's end-to-end tests (npm run test:ui, playwright-core)
 )
 
 missing=()

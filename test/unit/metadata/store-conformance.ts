@@ -3,6 +3,7 @@
 import { afterEach, beforeEach, describe } from 'node:test';
 import type { MetadataStore } from '../../../src/metadata/store.js';
 import { boundedWorkContract } from './conformance/bounded-work.js';
+import { browseContract } from './conformance/browse.js';
 import { contentContract } from './conformance/content.js';
 import { gcBlobContract } from './conformance/gc-blobs.js';
 import { gcManifestContract } from './conformance/gc-manifests.js';
@@ -32,5 +33,6 @@ export function metadataStoreConformance(name: string, create: () => Promise<Sto
     gcManifestContract(store);
     usageContract(store);
     boundedWorkContract(store);
+    browseContract(store);
   });
 }
