@@ -186,6 +186,20 @@ describe('web UI in Chromium', () => {
     assert.equal(overflow, 0, 'no sideways scrolling of the page (tables scroll in their own box)');
   });
 
+  test('admins see storage, run a GC dry run and see what it would reclaim', async () => {
+    const page = await open();
+    await login(page, users.admin);
+    await page.getByRole('link', { name: 'Storage' }).click();
+    await page.getByRole('heading', { name: 'Usage per repository' }).waitFor();
+    assert.equal(await page.locator('table.list').first().locator('tbody tr').count(), 5);
+    await page.getByRole('button', { name: 'GC dry run' }).click();
+    await page.getByText(/^\d[\d.]* (B|KiB|MiB) \(\d+ blobs, \d+ manifests\)$/).waitFor();
+    if (screenshots) await page.screenshot({ path: join(screenshots, 'storage-light-desktop.png'), fullPage: true });
+    const bob = await open();
+    await login(bob, users.bob);
+    assert.equal(await bob.getByRole('link', { name: 'Storage' }).count(), 0);
+  });
+
   test('screenshots', { skip: screenshots ? false : 'set UI_SCREENSHOTS=dir to write them' }, async () => {
     await mkdir(screenshots!, { recursive: true });
     for (const dark of [false, true]) {

@@ -35,6 +35,34 @@ interface Image {
   history?: { createdBy: string; created: string | null; layer: Layer | null }[];
 }
 
+/** Manifests an image points to or is pointed at by: an index's children, referrers. */
+function Descriptors({ label, first, repository, items, describe }: { label: string; first: string; repository: string; items: Child[]; describe: (c: Child) => string }) {
+  return (
+    <table class="list" aria-label={label}>
+      <thead>
+        <tr>
+          <th>{first}</th>
+          <th>Digest</th>
+          <th>Size</th>
+        </tr>
+      </thead>
+      <tbody>
+        {items.map((c) => (
+          <tr key={c.digest}>
+            <td>{describe(c)}</td>
+            <td>
+              <a href={`#/i/${repository}@${c.digest}`}>
+                <code>{short(c.digest)}</code>
+              </a>
+            </td>
+            <td>{bytes(c.size)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 const list = (v: string[] | null | undefined) => (v && v.length ? JSON.stringify(v) : '–');
 
 export function ImageView({ repository, reference, session }: { repository: string; reference: string; session: Session }) {
@@ -95,28 +123,7 @@ export function ImageView({ repository, reference, session }: { repository: stri
           {img.kind === 'index' && (
             <section>
               <h2>Platforms</h2>
-              <table class="list">
-                <thead>
-                  <tr>
-                    <th>Platform</th>
-                    <th>Digest</th>
-                    <th>Size</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {img.children!.map((c) => (
-                    <tr key={c.digest}>
-                      <td>{c.platform ? platform(c.platform) : c.artifactType ?? 'unknown'}</td>
-                      <td>
-                        <a href={`#/i/${repository}@${c.digest}`}>
-                          <code>{short(c.digest)}</code>
-                        </a>
-                      </td>
-                      <td>{bytes(c.size)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <Descriptors label="Platforms" first="Platform" repository={repository} items={img.children!} describe={(c) => (c.platform ? platform(c.platform) : c.artifactType ?? 'unknown')} />
             </section>
           )}
           {img.kind === 'image' && img.config && (
@@ -193,28 +200,7 @@ export function ImageView({ repository, reference, session }: { repository: stri
             {img.referrers.length === 0 ? (
               <p class="muted">No signatures, SBOMs or attestations.</p>
             ) : (
-              <table class="list" aria-label="Referrers">
-                <thead>
-                  <tr>
-                    <th>Artifact type</th>
-                    <th>Digest</th>
-                    <th>Size</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {img.referrers.map((r) => (
-                    <tr key={r.digest}>
-                      <td>{r.artifactType ?? r.mediaType}</td>
-                      <td>
-                        <a href={`#/i/${repository}@${r.digest}`}>
-                          <code>{short(r.digest)}</code>
-                        </a>
-                      </td>
-                      <td>{bytes(r.size)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <Descriptors label="Referrers" first="Artifact type" repository={repository} items={img.referrers} describe={(r) => r.artifactType ?? r.mediaType} />
             )}
           </section>
           {confirm && (

@@ -16,6 +16,8 @@ function useHash(): string {
   useEffect(() => {
     const on = () => setHash(location.hash || '#/');
     addEventListener('hashchange', on);
+    on(); // the hash may have changed between the first render and now
+
     return () => removeEventListener('hashchange', on);
   }, []);
   return hash;
