@@ -1,9 +1,14 @@
 // The web UI's JSON API over real HTTP: sessions and their cookie, CSRF on every change, the same lockout as the
 // registry API, and the registry's policy on every call (a forbidden call gets 403 even though the UI never offers it).
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { seed, startUiRegistry, users, type Seeded, type UiRegistry } from '../ui/support/seed.js';
 import { basicAuthorization, UiSession } from '../ui/support/session.js';
+import { startTestServer } from '../support/server.js';
+import { writeHtpasswd } from './support/auth.js';
 
 describe('UI JSON API', () => {
   let r: UiRegistry;
@@ -211,5 +216,45 @@ describe('UI JSON API', () => {
     assert.equal((await b.call('GET', 'repositories/%zz/tags')).status, 400);
     assert.equal((await b.call('GET', 'nothing-here')).status, 404);
     assert.equal((await b.call('PUT', 'session')).status, 405);
+  });
+});
+
+describe('UI JSON API in token mode and behind a TLS proxy', () => {
+  test('users log in with their registry password in token mode too, under the same policy', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ui-token-'));
+    const r = await startTestServer({
+      auth: {
+        mode: 'token',
+        token: { realm: 'http://127.0.0.1/auth/token' },
+        htpasswd: { path: await writeHtpasswd(dir, [users.bob]) },
+        rules: [{ users: ['bob'], repositories: ['team-a/**'], actions: ['pull'] }],
+      },
+    } as never);
+    try {
+      const b = new UiSession(r.url);
+      const res = await b.login(users.bob);
+      assert.equal(res.status, 200);
+      assert.deepEqual([res.json.user, res.json.admin, res.json.canLogin], ['bob', false, true]);
+      assert.equal((await b.call('GET', 'repositories')).status, 200);
+      assert.equal((await b.call('GET', 'storage')).status, 403);
+      assert.equal((await b.call('DELETE', 'repositories/team-a/x/tags/a')).status, 403);
+    } finally {
+      await r.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the session cookie is Secure when the browser came over TLS (X-Forwarded-Proto from a trusted proxy setup)', async () => {
+    const r = await startTestServer();
+    try {
+      const res = await fetch(`${r.url}/api/v1/session`, { headers: { 'X-Forwarded-Proto': 'https' } });
+      assert.match(res.headers.get('set-cookie')!, /; HttpOnly; SameSite=Strict; Secure$/);
+      const plain = await fetch(`${r.url}/api/v1/session`);
+      assert.doesNotMatch(plain.headers.get('set-cookie')!, /Secure/);
+      const session = (await plain.json()) as { admin: boolean; authRequired: boolean; canLogin: boolean };
+      assert.deepEqual([session.admin, session.authRequired, session.canLogin], [true, false, false], 'auth off: everyone may do everything');
+    } finally {
+      await r.close();
+    }
   });
 });
