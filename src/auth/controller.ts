@@ -221,10 +221,11 @@ export interface AuthService {
   close(): Promise<void>;
 }
 
-function webAccess(policy: Policy, authenticator: Authenticator | null): WebAccess {
+function webAccess(policy: Policy, authenticator: Authenticator | null, users: HtpasswdFile | undefined): WebAccess {
   return {
     required: true,
     login: authenticator ? (req, user, password) => authenticator.login(req, user, password) : null,
+    credential: (user) => users?.lookup(user)?.hash ?? null,
     principal: (name) => policy.principal(name),
     allows: (principal, repository, action) => policy.allows(principal.name, repository, action),
     mayBrowse: (principal) => policy.mayListCatalog(principal.name),
@@ -282,7 +283,7 @@ export async function createAccessController(config: AuthConfig, deps: AuthDeps)
     if (config.mode === 'basic') {
       if (!authenticator) throw new Error('auth.mode basic needs auth.htpasswd.path');
       log.info({ mode: 'basic', users: users?.size }, 'authentication on');
-      return { access: new BasicAccessController(authenticator, policy, config.realm, locks), users: users!, web: webAccess(policy, authenticator), close };
+      return { access: new BasicAccessController(authenticator, policy, config.realm, locks), users: users!, web: webAccess(policy, authenticator, users), close };
     }
 
     const token = config.token;
@@ -309,7 +310,7 @@ export async function createAccessController(config: AuthConfig, deps: AuthDeps)
       access: new TokenAccessController(verifierOfTokens, policy, token.realm, token.service, log, token.issue ? token.issuer : null, locks),
       ...(tokenHandler ? { tokenHandler } : {}),
       ...(users ? { users } : {}),
-      web: webAccess(policy, authenticator),
+      web: webAccess(policy, authenticator, users),
       close,
     };
   } catch (err) {

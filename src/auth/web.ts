@@ -9,6 +9,11 @@ export interface WebAccess {
   readonly required: boolean;
   /** Checks a user's password through the API's lockout; null when no users log in with passwords. */
   readonly login: ((req: IncomingMessage, user: string, password: string) => Promise<LoginResult>) | null;
+  /**
+   * What a session remembers of the user's password entry: when the user is removed or the password changes, it
+   * changes and the user's sessions end. null when the user is unknown.
+   */
+  credential(user: string): string | null;
   principal(name: string | null): AuthPrincipal;
   allows(principal: AuthPrincipal, repository: string, action: Action): boolean;
   /** May the principal list repositories at all (anonymous: only where anonymous may pull something)? */
@@ -18,6 +23,7 @@ export interface WebAccess {
 export const openWebAccess: WebAccess = {
   required: false,
   login: null,
+  credential: () => null,
   principal: (name) => ({ name, groups: [], admin: true }),
   allows: () => true,
   mayBrowse: () => true,

@@ -11,6 +11,8 @@ export interface Session {
   readonly id: string;
   /** null: anonymous. */
   readonly user: string | null;
+  /** The user's password entry at login (see WebAccess.credential): the session ends when it changes. */
+  readonly credential: string | null;
   readonly csrfToken: string;
   readonly createdAt: number;
   lastSeen: number;
@@ -73,9 +75,9 @@ export class SessionStore {
     return session;
   }
 
-  create(user: string | null): Session {
+  create(user: string | null, credential: string | null = null): Session {
     const now = this.now();
-    const session: Session = { id: token(), user, csrfToken: token(), createdAt: now, lastSeen: now };
+    const session: Session = { id: token(), user, credential, csrfToken: token(), createdAt: now, lastSeen: now };
     this.sessions.set(session.id, session);
     while (this.sessions.size > maxSessions) this.sessions.delete(this.sessions.keys().next().value!);
     return session;

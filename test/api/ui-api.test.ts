@@ -238,6 +238,14 @@ describe('UI JSON API in token mode and behind a TLS proxy', () => {
       assert.equal((await b.call('GET', 'repositories')).status, 200);
       assert.equal((await b.call('GET', 'storage')).status, 403);
       assert.equal((await b.call('DELETE', 'repositories/team-a/x/tags/a')).status, 403);
+      // A new password for bob (as `wharf user passwd` would write): his UI sessions end.
+      await writeHtpasswd(dir, [{ name: 'bob', password: 'changed-pass-2' }]);
+      const deadline = Date.now() + 10_000;
+      while ((await b.call('GET', 'session')).json.user !== null) {
+        assert.ok(Date.now() < deadline, 'the session outlived the password change');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.equal((await b.call('GET', 'repositories/team-a/x/tags')).status, 401);
     } finally {
       await r.close();
       await rm(dir, { recursive: true, force: true });

@@ -51,7 +51,7 @@ export const login: ApiV1Handler = async (ctx) => {
     throw new RegistryError('TOOMANYREQUESTS', tooManyMessage(result.reason), undefined, { headers: { 'Retry-After': String(result.retryAfterSeconds) } });
   }
   if (ctx.session) ctx.sessions.end(ctx.session);
-  const session = ctx.sessions.create(result.principal.name);
+  const session = ctx.sessions.create(result.principal.name, ctx.deps.web.credential(username));
   ctx.setCookie(session);
   ctx.log.info({ user: result.principal.name }, 'UI login');
   sendJson(ctx.res, 200, describe(ctx, session.user, session.csrfToken));

@@ -62,7 +62,12 @@ export class WebApi {
       }
     }
     if (params.name !== undefined) info.repository = requireName(params.name);
-    const session = this.sessions.find(req);
+    let session = this.sessions.find(req);
+    if (session !== null && session.user !== null && this.deps.web.required && this.deps.web.credential(session.user) !== session.credential) {
+      // The user was removed or their password changed since this login.
+      this.sessions.end(session);
+      session = null;
+    }
     if (!safeMethods.has(req.method ?? '')) {
       // Without the token a page on another origin could have sent this with the user's cookie.
       const sent = req.headers[csrfHeader];
