@@ -200,6 +200,22 @@ describe('web UI in Chromium', () => {
     assert.equal(await bob.getByRole('link', { name: 'Storage' }).count(), 0);
   });
 
+  test('delete a repository after confirming; it leaves the list', async () => {
+    const page = await open();
+    await login(page, users.admin);
+    await page.goto(`${r.url}/#/r/team-b/tool`);
+    await page.locator('tr[data-tag="1.2"]').waitFor();
+    await page.getByRole('button', { name: 'Delete repository' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete repository' });
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal(await page.locator('tr[data-tag="1.2"]').count(), 1, 'cancel keeps it');
+    await page.getByRole('button', { name: 'Delete repository' }).click();
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('heading', { name: 'Repositories' }).waitFor();
+    await page.getByText('4 repositories').waitFor();
+    assert.equal(await page.getByRole('link', { name: 'team-b/tool' }).count(), 0);
+  });
+
   test('screenshots', { skip: screenshots ? false : 'set UI_SCREENSHOTS=dir to write them' }, async () => {
     await mkdir(screenshots!, { recursive: true });
     for (const dark of [false, true]) {
