@@ -1,6 +1,6 @@
-// The web UI's reads on SQLite. The repository list is one indexed scan in the requested order: the policy filter
-// runs on the names as they stream, so a user who may see a few repositories never makes the server build a list of
-// all the others, and the counts come from the per-repository counters, never from counting rows.
+// The web UI's reads on SQLite. The repository list streams names alone in the requested order; the policy filter
+// runs on them as they pass, and sizes, counts and times are read for the rows of the page only, so a list of
+// 10,000 repositories costs one ordered scan of names and fifty lookups, never a summary of every repository.
 import type Database from 'better-sqlite3';
 import type { BrowseStore, RepositoryListing, RepositoryQuery, RepositorySort, RepositorySummary, TagSummary } from './browse.js';
 
@@ -26,21 +26,23 @@ interface TagRow {
   referrer_types: string | null;
 }
 
-const orderColumn: Record<RepositorySort, string> = {
-  name: 'name',
-  pushed: 'coalesce(pushed_at, 0)',
-  pulled: 'coalesce(pulled_at, 0)',
-  size: 'bytes',
-  tags: 'tags',
+const latest = (column: string) =>
+  `max(coalesce((SELECT max(${column}) FROM tags t WHERE t.repository_id = r.id), 0),
+       coalesce((SELECT max(${column === 'updated_at' ? 'created_at' : column}) FROM manifests m WHERE m.repository_id = r.id), 0))`;
+
+// What each sort orders by; name breaks ties, so a page boundary never splits or repeats equal rows.
+const sortKey: Record<RepositorySort, string | null> = {
+  name: null,
+  pushed: latest('updated_at'),
+  pulled: latest('last_pulled_at'),
+  size: 'r.blob_bytes',
+  tags: 'r.tag_count',
 };
 
-const repositoryColumns = `
+const details = `
   SELECT r.name AS name, r.blob_bytes AS bytes, r.tag_count AS tags, r.manifest_count AS manifests,
-    max(coalesce((SELECT max(updated_at) FROM tags t WHERE t.repository_id = r.id), 0),
-        coalesce((SELECT max(created_at) FROM manifests m WHERE m.repository_id = r.id), 0)) AS pushed_at,
-    max(coalesce((SELECT max(last_pulled_at) FROM tags t WHERE t.repository_id = r.id), 0),
-        coalesce((SELECT max(last_pulled_at) FROM manifests m WHERE m.repository_id = r.id), 0)) AS pulled_at
-  FROM repositories r WHERE r.deleted = 0 AND instr(lower(r.name), ?) > 0`;
+    ${latest('updated_at')} AS pushed_at, ${latest('last_pulled_at')} AS pulled_at
+  FROM repositories r WHERE r.name = ? AND r.deleted = 0`;
 
 function summary(row: RepositoryRow): RepositorySummary {
   return {
@@ -56,17 +58,21 @@ function summary(row: RepositoryRow): RepositorySummary {
 const indexTypes = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
 
 export class SqliteBrowse implements BrowseStore {
-  private readonly ordered = new Map<string, Database.Statement<[string], RepositoryRow>>();
+  private readonly ordered = new Map<string, Database.Statement<[string], string>>();
+  private readonly details: Database.Statement<[string], RepositoryRow>;
   private readonly tags: Database.Statement<[string], TagRow>;
   private readonly exists: Database.Statement<[string], { id: number }>;
 
   constructor(db: Database.Database) {
-    for (const [sort, column] of Object.entries(orderColumn)) {
+    // Names only, in order: the page's details are read for its rows alone, not for every repository.
+    for (const [sort, key] of Object.entries(sortKey)) {
       for (const dir of ['ASC', 'DESC']) {
-        // Name breaks ties, so a page boundary never splits or repeats repositories of equal size or time.
-        this.ordered.set(`${sort} ${dir}`, db.prepare(`SELECT * FROM (${repositoryColumns}) ORDER BY ${column} ${dir}, name ${dir}`));
+        const order = key === null ? `r.name ${dir}` : `${key} ${dir}, r.name ${dir}`;
+        const sql = `SELECT r.name FROM repositories r WHERE r.deleted = 0 AND instr(lower(r.name), ?) > 0 ORDER BY ${order}`;
+        this.ordered.set(`${sort} ${dir}`, db.prepare<[string], string>(sql).pluck());
       }
     }
+    this.details = db.prepare(details);
     this.exists = db.prepare('SELECT id FROM repositories WHERE name = ? AND deleted = 0');
     this.tags = db.prepare(`
       SELECT t.name AS name, t.manifest_digest AS digest, m.media_type AS media_type, m.artifact_type AS artifact_type,
@@ -90,13 +96,17 @@ export class SqliteBrowse implements BrowseStore {
 
   async browseRepositories(query: RepositoryQuery, visible: ((name: string) => boolean) | null): Promise<RepositoryListing> {
     const statement = this.ordered.get(`${query.sort} ${query.descending ? 'DESC' : 'ASC'}`)!;
-    const items: RepositorySummary[] = [];
+    const page: string[] = [];
     let total = 0;
-    for (const row of statement.iterate(query.search.toLowerCase())) {
-      if (visible && !visible(row.name)) continue;
-      if (total >= query.offset && items.length < query.limit) items.push(summary(row));
+    for (const name of statement.iterate(query.search.toLowerCase())) {
+      if (visible && !visible(name)) continue;
+      if (total >= query.offset && page.length < query.limit) page.push(name);
       total++;
     }
+    const items = page.flatMap((name) => {
+      const row = this.details.get(name);
+      return row ? [summary(row)] : [];
+    });
     return { total, items };
   }
 
