@@ -17,6 +17,7 @@ packages=(
   postgresql              # the PostgreSQL metadata store's scale tests (scripts/services/postgres.sh)
   systemd                 # systemd-analyze verify/security for deploy/systemd/wharf.service (nothing is started)
   ca-certificates tar gzip
+  chromium                # the web UI's end-to-end tests (npm run test:ui, playwright-core)
 )
 
 missing=()

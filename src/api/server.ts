@@ -17,6 +17,10 @@ import { RegistryError } from './errors.js';
 import { BodyRateGuard } from './body-rate.js';
 import { ConnectionLimiter, effectiveConnectionLimits, openFileLimit } from './connection-limits.js';
 import type { TokenHandler } from '../auth/types.js';
+import type { WebApi } from './handlers/api-v1.js';
+
+/** The web UI and its JSON API: takes the requests that are its own. */
+export type WebUi = Pick<WebApi, 'handle'>;
 
 export interface ApiServer {
   readonly server: Server;
@@ -36,6 +40,7 @@ export function createApiServer(
   access: AccessController = openAccess,
   certificates: CertificateSource | null = null,
   tokenHandler?: TokenHandler,
+  webUi: WebUi | null = null,
 ): ApiServer {
   const router = new Router(registry, access);
   const { metrics } = registry;
@@ -97,6 +102,7 @@ export function createApiServer(
       });
       return;
     }
+    if (webUi?.handle(req, res, reqLog, info)) return;
     router.handle(req, res, reqLog, info).catch((err: unknown) => {
       reqLog.error({ err }, 'request handler failed');
       res.destroy();

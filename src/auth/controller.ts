@@ -18,6 +18,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { silentObserver, type AuthObserver } from './types.js';
 import { Authenticator, parseAuthorization, tooManyMessage } from './login.js';
 import { Policy } from './policy.js';
+import { openWebAccess, type WebAccess } from './web.js';
 import { basicChallenge, bearerChallenge, challengeScope } from './scope.js';
 import { createTokenHandler } from './token-endpoint.js';
 import {
@@ -215,7 +216,20 @@ export interface AuthService {
   readonly tokenHandler?: TokenHandler;
   /** The htpasswd file, when one is configured (for tests and diagnostics). */
   readonly users?: HtpasswdFile;
+  /** The same users, lockout and policy, for the web UI's sessions. */
+  readonly web: WebAccess;
   close(): Promise<void>;
+}
+
+function webAccess(policy: Policy, authenticator: Authenticator | null, users: HtpasswdFile | undefined): WebAccess {
+  return {
+    required: true,
+    login: authenticator ? (req, user, password) => authenticator.login(req, user, password) : null,
+    credential: (user) => users?.lookup(user)?.hash ?? null,
+    principal: (name) => policy.principal(name),
+    allows: (principal, repository, action) => policy.allows(principal.name, repository, action),
+    mayBrowse: (principal) => policy.mayListCatalog(principal.name),
+  };
 }
 
 /**
@@ -228,7 +242,7 @@ export async function createAccessController(config: AuthConfig, deps: AuthDeps)
     if (config.htpasswd.path !== undefined || config.rules.length > 0 || config.anonymous.length > 0 || config.admins.length > 0) {
       log.warn('auth.mode is none: the registry is open to everyone and the other auth settings are ignored');
     }
-    return { access: openAccessController, async close() {} };
+    return { access: openAccessController, web: openWebAccess, async close() {} };
   }
 
   const policy = new Policy(config);
@@ -269,7 +283,7 @@ export async function createAccessController(config: AuthConfig, deps: AuthDeps)
     if (config.mode === 'basic') {
       if (!authenticator) throw new Error('auth.mode basic needs auth.htpasswd.path');
       log.info({ mode: 'basic', users: users?.size }, 'authentication on');
-      return { access: new BasicAccessController(authenticator, policy, config.realm, locks), users: users!, close };
+      return { access: new BasicAccessController(authenticator, policy, config.realm, locks), users: users!, web: webAccess(policy, authenticator, users), close };
     }
 
     const token = config.token;
@@ -296,6 +310,7 @@ export async function createAccessController(config: AuthConfig, deps: AuthDeps)
       access: new TokenAccessController(verifierOfTokens, policy, token.realm, token.service, log, token.issue ? token.issuer : null, locks),
       ...(tokenHandler ? { tokenHandler } : {}),
       ...(users ? { users } : {}),
+      web: webAccess(policy, authenticator, users),
       close,
     };
   } catch (err) {

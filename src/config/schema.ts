@@ -11,6 +11,7 @@ import { securityHeadersConfigSchema } from '../http/security-headers.js';
 import { tlsConfigSchema } from '../tls/config.js';
 import { logConfigSchema } from '../log/config.js';
 import { postgresConfigSchema, requirePostgresUrl } from '../metadata/postgres/config.js';
+import { uiConfigSchema } from '../ui/config.js';
 
 const hostPort = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/;
 
@@ -116,6 +117,7 @@ export const configSchema = section({
   cors: corsConfigSchema,
   auth: authConfigSchema,
   log: logConfigSchema,
+  ui: uiConfigSchema,
 });
 
 export type Config = z.output<typeof configSchema>;

@@ -43,6 +43,8 @@ const leaseTtlMs = 60_000;
  */
 export class GarbageCollector {
   private running: Promise<GcSummary> | null = null;
+  /** The last pass that deleted (not a dry run) in this process, for the UI's storage page. */
+  last: { readonly at: number; readonly summary: GcSummary } | null = null;
 
   constructor(
     private readonly metadata: GcStore,
@@ -53,9 +55,14 @@ export class GarbageCollector {
 
   /** One pass; concurrent callers share the pass in progress. */
   run(options: GcOptions): Promise<GcSummary> {
-    this.running ??= this.pass(options).finally(() => {
-      this.running = null;
-    });
+    this.running ??= this.pass(options)
+      .then((summary) => {
+        if (!summary.dryRun) this.last = { at: Date.now(), summary };
+        return summary;
+      })
+      .finally(() => {
+        this.running = null;
+      });
     return this.running;
   }
 

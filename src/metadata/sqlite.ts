@@ -29,6 +29,8 @@ import { DatabaseFileIdentity } from './sqlite-identity.js';
 import { WalCheckpointer } from './sqlite-checkpointer.js';
 import { SqliteGc } from './sqlite-gc.js';
 import { SqliteOutbox } from './sqlite-outbox.js';
+import { SqliteBrowse } from './sqlite-browse.js';
+import type { RepositoryListing, RepositoryQuery, TagSummary } from './browse.js';
 import { SqliteUploadSessions } from './sqlite-uploads.js';
 import { prepareContentStatements, type ContentStatements } from './sqlite-content.js';
 import { exportSqlite } from './sqlite-export.js';
@@ -55,6 +57,7 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly uploads: SqliteUploadSessions;
   private readonly gc: SqliteGc;
   private readonly outbox: SqliteOutbox;
+  private readonly browse: SqliteBrowse;
   private readonly identity: DatabaseFileIdentity | null;
   private readonly checkpointer: WalCheckpointer | null = null;
   private readonly path: string;
@@ -80,6 +83,7 @@ export class SqliteMetadataStore implements MetadataStore {
     this.uploads = new SqliteUploadSessions(db);
     this.gc = new SqliteGc(db);
     this.outbox = new SqliteOutbox(db);
+    this.browse = new SqliteBrowse(db);
     this.stmt = prepareContentStatements(db);
   }
 
@@ -376,6 +380,14 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async listRepositoryUsage(page: Page): Promise<RepositoryUsage[]> {
     return this.stmt.listUsage.all(page.last ?? '', page.limit);
+  }
+
+  browseRepositories(query: RepositoryQuery, visible: ((name: string) => boolean) | null): Promise<RepositoryListing> {
+    return this.browse.browseRepositories(query, visible);
+  }
+
+  browseTags(repository: string): Promise<TagSummary[] | null> {
+    return this.browse.browseTags(repository);
   }
 
   async listTagDetails(repository: string): Promise<TagDetail[]> {

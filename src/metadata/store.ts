@@ -1,3 +1,5 @@
+import type { BrowseStore } from './browse.js';
+
 // The metadata store: everything about content except its bytes. Async so that a networked store (PostgreSQL) fits
 // behind the same interface; every multi-row change is one transaction, which is what later online GC and
 // several nodes rely on.
@@ -290,4 +292,4 @@ export interface ExportableStore {
 }
 
 /** The whole store: every port. Code that needs one concern depends on that port alone. */
-export interface MetadataStore extends StoreLifecycle, ContentStore, UploadSessionStore, UsageStore, GcStore, OutboxStore, ExportableStore {}
+export interface MetadataStore extends StoreLifecycle, ContentStore, UploadSessionStore, UsageStore, GcStore, OutboxStore, ExportableStore, BrowseStore {}

@@ -8,6 +8,7 @@ import { startMetricsServer } from '../metrics/server.js';
 import { openRegistry } from '../registry/registry.js';
 import { createCertificateSource, startPlainHttpListener } from '../tls/index.js';
 import { BackgroundJobs } from './background-jobs.js';
+import { createWebUi } from './web-ui.js';
 import { gcScheduleJob, pullRecorderJob, scrubJob, uploadPurgeJob, webhookJob } from './jobs.js';
 
 export function splitAddr(addr: string): { host: string; port: number } {
@@ -47,7 +48,7 @@ export async function startServer(config: Config, log: Logger, testAuth: Pick<Au
     );
     const webhooks = new WebhookDispatcher({ ...config.webhooks }, registry.metadata, log, registry.metrics);
     const certificates = await createCertificateSource(config.tls, { dataDir: config.storage.dataDir, log });
-    const api = createApiServer(registry, log, health, auth.access, certificates, auth.tokenHandler);
+    const api = createApiServer(registry, log, health, auth.access, certificates, auth.tokenHandler, createWebUi(registry, auth.web));
     await health.start();
     stops.push(async () => health.stop());
     if (config.metrics.enabled) {

@@ -1,4 +1,6 @@
 import type pg from 'pg';
+import type { RepositoryListing, RepositoryQuery, TagSummary } from '../browse.js';
+import { PostgresBrowse } from './browse.js';
 import type {
   BlobRecord,
   Delivery,
@@ -46,6 +48,7 @@ export class PostgresMetadataStore implements MetadataStore {
   private readonly gc: PostgresGc;
   private readonly outbox: PostgresOutbox;
   private readonly uploads: PostgresUploadSessions;
+  private readonly browse: PostgresBrowse;
   /** Repository deletions of this process start in call order (the name is gone for every later call). */
   private deletions: Promise<unknown> = Promise.resolve();
 
@@ -56,6 +59,14 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async importSnapshot(): Promise<never> {
     throw new Error('the logical import is not yet available for the PostgreSQL store: restore it with pg_restore');
+  }
+
+  browseRepositories(query: RepositoryQuery, visible: ((name: string) => boolean) | null): Promise<RepositoryListing> {
+    return this.browse.browseRepositories(query, visible);
+  }
+
+  browseTags(repository: string): Promise<TagSummary[] | null> {
+    return this.browse.browseTags(repository);
   }
 
   constructor(options: PostgresOptions, onPoolError: (err: Error) => void = () => {}) {
@@ -69,6 +80,7 @@ export class PostgresMetadataStore implements MetadataStore {
     this.gc = new PostgresGc(this.db);
     this.outbox = new PostgresOutbox(this.db);
     this.uploads = new PostgresUploadSessions(this.db);
+    this.browse = new PostgresBrowse(this.db);
   }
 
   /** The id of the live repository `name`, created if needed, held (FOR KEY SHARE) against deletion until commit. */
