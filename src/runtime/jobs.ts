@@ -22,7 +22,10 @@ export function gcScheduleJob(registry: Registry, config: Config): BackgroundJob
   const { gc } = config;
   if (!gc.enabled) return null;
   return repeating('gc', { interval: gc.interval }, () =>
-    registry
+    // Read-only mode freezes content; `wharf gc` run by hand still works (Distribution users collect in that mode).
+    registry.readOnly.enabled
+      ? Promise.resolve(registry.log.info('scheduled garbage collection skipped: the registry is read-only'))
+      : registry
       .collect({ deleteUntagged: gc.deleteUntagged, dryRun: false, gracePeriod: gc.gracePeriod })
       .then(() => undefined)
       .catch((err: unknown) => registry.log.error({ err }, 'garbage collection failed')),

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { dataOptions, loadCommandConfig } from '../config-options.js';
 import { createLogger } from '../../log/logger.js';
+import { commandOrigin } from '../../events/event.js';
 import { requireName } from '../../oci/names.js';
 import { openRegistry } from '../../registry/registry.js';
 
@@ -22,7 +23,7 @@ export async function repoCommand(args: string[]): Promise<number> {
   const registry = openRegistry(config, createLogger({ ...config.log, level: 'warn' }));
   try {
     if (sub === 'delete') {
-      await registry.repositories.delete(requireName(name!));
+      await registry.repositories.delete(requireName(name!), commandOrigin('repo delete', 'DELETE'));
       process.stdout.write(`deleted repository ${name}; the next GC pass reclaims blobs no other repository uses\n`);
       return 0;
     }
