@@ -1,0 +1,104 @@
+// "Delete, then run GC to free disk", as an operator does it against a running `wharf serve`: `wharf repo delete`
+// and a manifest DELETE over HTTP, then `wharf gc`. A scheduled-style pass (default grace) first must not hide the
+// garbage from `--grace 0s`; dry runs give the numbers the real pass then frees; the CLI deletion reaches the
+// same webhook as an API deletion.
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Client } from '../api/support/http.js';
+import { pushImage, type PushedImage } from '../api/support/registry.js';
+import { runWharf, startWharf, tempDir } from '../support/processes.js';
+
+const port = () => 25600 + Math.floor(Math.random() * 300);
+
+interface Hook {
+  action: string;
+  target: { repository: string };
+  request: { method: string; useragent: string };
+  actor: { name?: string };
+}
+
+function summaryOf(stdout: string): { manifests: number; blobs: number; reviewed: number; young: number } {
+  const m = /(?:deleted|would delete) (\d+) manifests and (\d+) blobs.*\((\d+) reviewed, (\d+) too young/.exec(stdout);
+  assert.ok(m, `a gc summary: ${stdout}`);
+  return { manifests: Number(m[1]), blobs: Number(m[2]), reviewed: Number(m[3]), young: Number(m[4]) };
+}
+
+test('wharf repo delete and a manifest DELETE, then wharf gc --grace 0s frees the bytes now, even after a normal pass; webhooks hear the CLI', async () => {
+  const received: Hook[] = [];
+  const hookPort = port();
+  const receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      received.push(...(JSON.parse(body) as { events: Hook[] }).events);
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(hookPort, '127.0.0.1', resolve));
+  const dir = await tempDir('gc-cli');
+  const configFile = join(dir, 'wharf.yaml');
+  await writeFile(
+    configFile,
+    ['gc: {enabled: false}', 'webhooks:', '  pollInterval: 100ms', '  endpoints:', `    - {name: main, url: "http://127.0.0.1:${hookPort}/hook", actions: [delete]}`].join('\n'),
+  );
+  const wharf = await startWharf({ port: port(), args: ['--config', configFile] });
+  const cli = async (...args: string[]) => {
+    const run = await runWharf([...args, '--config', configFile, '--data-dir', wharf.dataDir]);
+    assert.equal(run.code, 0, `wharf ${args.join(' ')}: ${run.stderr}${run.stdout}`);
+    return run.stdout;
+  };
+  const onDisk = async (digest: string) =>
+    stat(join(wharf.dataDir, 'storage', 'blobs', 'sha256', digest.slice(7, 9), digest.slice(7))).then(
+      () => true,
+      () => false,
+    );
+  const blobsOf = (image: PushedImage) => [image.config.digest, ...image.layers.map((l) => l.digest)];
+  try {
+    const c = new Client(wharf.url);
+    const gone = await pushImage(c, 'team/gone', { tag: 'v1', layers: 2 });
+    const untagged = await pushImage(c, 'team/untagged', { tag: 'v1', layers: 1 });
+    const kept = await pushImage(c, 'team/kept', { tag: 'v1', layers: 1 });
+    for (const d of [...blobsOf(gone), ...blobsOf(untagged)]) assert.ok(await onDisk(d), `${d} stored`);
+
+    const deleted = await cli('repo', 'delete', 'team/gone');
+    assert.match(deleted, /deleted repository team\/gone/);
+    assert.equal((await fetch(`${wharf.url}/v2/team/untagged/manifests/${untagged.digest}`, { method: 'DELETE' })).status, 202);
+
+    // The CLI deletion is an event like the API's, delivered by the running server from the shared outbox.
+    for (let i = 0; i < 100 && received.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    const byCli = received.find((e) => e.target.repository === 'team/gone');
+    assert.ok(byCli, `a delete event for team/gone: ${JSON.stringify(received)}`);
+    assert.equal(byCli.action, 'delete');
+    assert.equal(byCli.request.method, 'DELETE');
+    assert.match(byCli.request.useragent, /^wharf repo delete/);
+    assert.ok(received.some((e) => e.target.repository === 'team/untagged'), 'and the HTTP deletion too');
+
+    const garbage = [...blobsOf(gone), ...blobsOf(untagged)];
+    // A dry run tells the truth: with the default grace everything is too young; with none, all of it would go.
+    const dryYoung = summaryOf(await cli('gc', '--dry-run'));
+    assert.equal(dryYoung.blobs, 0);
+    assert.equal(dryYoung.young, garbage.length, 'dry run counts what is too young');
+    const dryNow = summaryOf(await cli('gc', '--dry-run', '--grace', '0s'));
+    assert.equal(dryNow.blobs, garbage.length, 'dry run counts what --grace 0s would free');
+
+    // A normal pass (1h grace) defers the young garbage; --grace 0s right after must still see and free it.
+    const normal = summaryOf(await cli('gc'));
+    assert.equal(normal.blobs, 0);
+    assert.equal(normal.young, garbage.length);
+    const now = summaryOf(await cli('gc', '--grace', '0s'));
+    assert.equal(now.blobs, garbage.length, `freed now: ${JSON.stringify(now)}`);
+    assert.ok(now.reviewed >= garbage.length);
+    for (const d of garbage) assert.equal(await onDisk(d), false, `${d} removed from disk`);
+    for (const d of blobsOf(kept)) assert.ok(await onDisk(d), `${d} of a tagged image stays`);
+    assert.equal((await fetch(`${wharf.url}/v2/team/kept/manifests/v1`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } })).status, 200);
+    assert.equal(summaryOf(await cli('gc', '--grace', '0s')).blobs, 0, 'nothing left to free');
+  } finally {
+    await wharf.stop();
+    receiver.closeAllConnections();
+    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    await rm(dir, { recursive: true, force: true });
+  }
+});
