@@ -26,7 +26,16 @@ function summaryOf(stdout: string): { manifests: number; blobs: number; reviewed
   return { manifests: Number(m[1]), blobs: Number(m[2]), reviewed: Number(m[3]), young: Number(m[4]) };
 }
 
-test('wharf repo delete and a manifest DELETE, then wharf gc --grace 0s frees the bytes now, even after a normal pass; webhooks hear the CLI', async () => {
+interface World {
+  readonly url: string;
+  readonly received: Hook[];
+  cli(...args: string[]): Promise<string>;
+  onDisk(digest: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** A `wharf serve` process with a webhook receiver, and the `wharf` CLI on the same config and data directory. */
+async function world(): Promise<World> {
   const received: Hook[] = [];
   const hookPort = port();
   const receiver = createServer((req, res) => {
@@ -45,60 +54,81 @@ test('wharf repo delete and a manifest DELETE, then wharf gc --grace 0s frees th
     ['gc: {enabled: false}', 'webhooks:', '  pollInterval: 100ms', '  endpoints:', `    - {name: main, url: "http://127.0.0.1:${hookPort}/hook", actions: [delete]}`].join('\n'),
   );
   const wharf = await startWharf({ port: port(), args: ['--config', configFile] });
-  const cli = async (...args: string[]) => {
-    const run = await runWharf([...args, '--config', configFile, '--data-dir', wharf.dataDir]);
-    assert.equal(run.code, 0, `wharf ${args.join(' ')}: ${run.stderr}${run.stdout}`);
-    return run.stdout;
+  return {
+    url: wharf.url,
+    received,
+    async cli(...args: string[]) {
+      const run = await runWharf([...args, '--config', configFile, '--data-dir', wharf.dataDir]);
+      assert.equal(run.code, 0, `wharf ${args.join(' ')}: ${run.stderr}${run.stdout}`);
+      return run.stdout;
+    },
+    onDisk: (digest: string) =>
+      stat(join(wharf.dataDir, 'storage', 'blobs', 'sha256', digest.slice(7, 9), digest.slice(7))).then(
+        () => true,
+        () => false,
+      ),
+    async close() {
+      await wharf.stop();
+      receiver.closeAllConnections();
+      await new Promise<void>((resolve) => receiver.close(() => resolve()));
+      await rm(dir, { recursive: true, force: true });
+    },
   };
-  const onDisk = async (digest: string) =>
-    stat(join(wharf.dataDir, 'storage', 'blobs', 'sha256', digest.slice(7, 9), digest.slice(7))).then(
-      () => true,
-      () => false,
-    );
-  const blobsOf = (image: PushedImage) => [image.config.digest, ...image.layers.map((l) => l.digest)];
+}
+
+const blobsOf = (image: PushedImage) => [image.config.digest, ...image.layers.map((l) => l.digest)];
+
+test('wharf repo delete reaches the webhooks like an API deletion, delivered by the running server', async () => {
+  const w = await world();
   try {
-    const c = new Client(wharf.url);
-    const gone = await pushImage(c, 'team/gone', { tag: 'v1', layers: 2 });
-    const untagged = await pushImage(c, 'team/untagged', { tag: 'v1', layers: 1 });
-    const kept = await pushImage(c, 'team/kept', { tag: 'v1', layers: 1 });
-    for (const d of [...blobsOf(gone), ...blobsOf(untagged)]) assert.ok(await onDisk(d), `${d} stored`);
-
-    const deleted = await cli('repo', 'delete', 'team/gone');
-    assert.match(deleted, /deleted repository team\/gone/);
-    assert.equal((await fetch(`${wharf.url}/v2/team/untagged/manifests/${untagged.digest}`, { method: 'DELETE' })).status, 202);
-
-    // The CLI deletion is an event like the API's, delivered by the running server from the shared outbox.
-    for (let i = 0; i < 100 && received.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
-    const byCli = received.find((e) => e.target.repository === 'team/gone');
-    assert.ok(byCli, `a delete event for team/gone: ${JSON.stringify(received)}`);
+    const c = new Client(w.url);
+    await pushImage(c, 'team/gone', { tag: 'v1' });
+    const untagged = await pushImage(c, 'team/untagged', { tag: 'v1' });
+    assert.match(await w.cli('repo', 'delete', 'team/gone'), /deleted repository team\/gone/);
+    assert.equal((await fetch(`${w.url}/v2/team/untagged/manifests/${untagged.digest}`, { method: 'DELETE' })).status, 202);
+    for (let i = 0; i < 100 && w.received.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    const byCli = w.received.find((e) => e.target.repository === 'team/gone');
+    assert.ok(byCli, `a delete event for team/gone: ${JSON.stringify(w.received)}`);
     assert.equal(byCli.action, 'delete');
     assert.equal(byCli.request.method, 'DELETE');
     assert.match(byCli.request.useragent, /^wharf repo delete/);
-    assert.ok(received.some((e) => e.target.repository === 'team/untagged'), 'and the HTTP deletion too');
+    assert.ok(w.received.some((e) => e.target.repository === 'team/untagged'), 'and the HTTP deletion too');
+  } finally {
+    await w.close();
+  }
+});
 
+test('wharf repo delete and a manifest DELETE, then wharf gc --grace 0s frees the bytes now, even after a normal pass; dry runs tell the truth', async () => {
+  const w = await world();
+  try {
+    const c = new Client(w.url);
+    const gone = await pushImage(c, 'team/gone', { tag: 'v1', layers: 2 });
+    const untagged = await pushImage(c, 'team/untagged', { tag: 'v1', layers: 1 });
+    const kept = await pushImage(c, 'team/kept', { tag: 'v1', layers: 1 });
     const garbage = [...blobsOf(gone), ...blobsOf(untagged)];
+    for (const d of garbage) assert.ok(await w.onDisk(d), `${d} stored`);
+    await w.cli('repo', 'delete', 'team/gone');
+    assert.equal((await fetch(`${w.url}/v2/team/untagged/manifests/${untagged.digest}`, { method: 'DELETE' })).status, 202);
+
     // A dry run tells the truth: with the default grace everything is too young; with none, all of it would go.
-    const dryYoung = summaryOf(await cli('gc', '--dry-run'));
+    const dryYoung = summaryOf(await w.cli('gc', '--dry-run'));
     assert.equal(dryYoung.blobs, 0);
-    assert.equal(dryYoung.young, garbage.length, 'dry run counts what is too young');
-    const dryNow = summaryOf(await cli('gc', '--dry-run', '--grace', '0s'));
-    assert.equal(dryNow.blobs, garbage.length, 'dry run counts what --grace 0s would free');
+    assert.equal(dryYoung.young, garbage.length, `dry run counts what is too young: ${JSON.stringify(dryYoung)}`);
+    const dryNow = summaryOf(await w.cli('gc', '--dry-run', '--grace', '0s'));
+    assert.equal(dryNow.blobs, garbage.length, `dry run counts what --grace 0s would free: ${JSON.stringify(dryNow)}`);
 
     // A normal pass (1h grace) defers the young garbage; --grace 0s right after must still see and free it.
-    const normal = summaryOf(await cli('gc'));
+    const normal = summaryOf(await w.cli('gc'));
     assert.equal(normal.blobs, 0);
     assert.equal(normal.young, garbage.length);
-    const now = summaryOf(await cli('gc', '--grace', '0s'));
+    const now = summaryOf(await w.cli('gc', '--grace', '0s'));
     assert.equal(now.blobs, garbage.length, `freed now: ${JSON.stringify(now)}`);
     assert.ok(now.reviewed >= garbage.length);
-    for (const d of garbage) assert.equal(await onDisk(d), false, `${d} removed from disk`);
-    for (const d of blobsOf(kept)) assert.ok(await onDisk(d), `${d} of a tagged image stays`);
-    assert.equal((await fetch(`${wharf.url}/v2/team/kept/manifests/v1`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } })).status, 200);
-    assert.equal(summaryOf(await cli('gc', '--grace', '0s')).blobs, 0, 'nothing left to free');
+    for (const d of garbage) assert.equal(await w.onDisk(d), false, `${d} removed from disk`);
+    for (const d of blobsOf(kept)) assert.ok(await w.onDisk(d), `${d} of a tagged image stays`);
+    assert.equal((await fetch(`${w.url}/v2/team/kept/manifests/v1`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } })).status, 200);
+    assert.equal(summaryOf(await w.cli('gc', '--grace', '0s')).blobs, 0, 'nothing left to free');
   } finally {
-    await wharf.stop();
-    receiver.closeAllConnections();
-    await new Promise<void>((resolve) => receiver.close(() => resolve()));
-    await rm(dir, { recursive: true, force: true });
+    await w.close();
   }
 });
