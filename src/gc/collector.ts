@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { GcStore, ManifestReview } from '../metadata/store.js';
 import { Pacer } from '../metadata/yield.js';
-import type { Metrics } from '../metrics/metrics.js';
 import { parseDigest } from '../oci/digest.js';
 import type { BlobDriver } from '../storage/driver.js';
 import { blobKey } from '../storage/paths.js';
@@ -55,7 +54,6 @@ export class GarbageCollector {
     private readonly metadata: GcStore,
     private readonly driver: BlobDriver,
     private readonly log: Logger,
-    private readonly metrics: Metrics,
   ) {}
 
   /** One pass; concurrent callers share the pass in progress. */
@@ -86,10 +84,12 @@ export class GarbageCollector {
     await this.blobPhase(options, owner, counts, pacer);
     const summary: GcSummary = { dryRun: options.dryRun, ...counts, durationMs: Date.now() - started };
     if (!options.dryRun) {
-      this.metrics.gcRuns.inc();
-      this.metrics.gcFreedBytes.inc(counts.bytesFreed);
-      this.metrics.gcDeletedBlobs.inc(counts.blobsDeleted);
-      this.metrics.gcDeletedManifests.inc(counts.manifestsDeleted);
+      await this.metadata.recordGcPass({
+        freedBytes: counts.bytesFreed,
+        deletedBlobs: counts.blobsDeleted,
+        deletedManifests: counts.manifestsDeleted,
+        finishedAt: Date.now(),
+      });
     }
     this.log.info({ gc: summary }, options.dryRun ? 'garbage collection dry run' : 'garbage collection finished');
     return summary;

@@ -64,7 +64,7 @@ export class Registry {
     });
     this.pulls = new PullRecorder(metadata, log);
     this.manifests = new ManifestService(metadata, this.events, this.pulls);
-    this.gc = new GarbageCollector(metadata, driver, log, this.metrics);
+    this.gc = new GarbageCollector(metadata, driver, log);
     this.repositories = new RepositoryService(metadata, this.events, this.quotas);
     const services: RegistryServices = {
       blobs: new BlobService(driver, metadata, this.events, this.quotas, log),

@@ -28,6 +28,8 @@ function summaryOf(stdout: string): { manifests: number; blobs: number; reviewed
 
 interface World {
   readonly url: string;
+  /** The server's metrics listener. */
+  readonly metricsUrl: string;
   readonly received: Hook[];
   cli(...args: string[]): Promise<string>;
   onDisk(digest: string): Promise<boolean>;
@@ -53,9 +55,11 @@ async function world(): Promise<World> {
     configFile,
     ['gc: {enabled: false}', 'webhooks:', '  pollInterval: 100ms', '  endpoints:', `    - {name: main, url: "http://127.0.0.1:${hookPort}/hook", actions: [delete]}`].join('\n'),
   );
-  const wharf = await startWharf({ port: port(), args: ['--config', configFile] });
+  const metricsPort = port() + 50;
+  const wharf = await startWharf({ port: port(), args: ['--config', configFile], env: { WHARF_METRICS__ADDR: `127.0.0.1:${metricsPort}` } });
   return {
     url: wharf.url,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     received,
     async cli(...args: string[]) {
       const run = await runWharf([...args, '--config', configFile, '--data-dir', wharf.dataDir]);
@@ -77,6 +81,14 @@ async function world(): Promise<World> {
 }
 
 const blobsOf = (image: PushedImage) => [image.config.digest, ...image.layers.map((l) => l.digest)];
+const bytesOf = (image: PushedImage) => image.config.size + image.layers.reduce((sum, l) => sum + l.size, 0);
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(url)).text();
+  const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
+  assert.ok(m, `${name} in ${text.slice(0, 200)}`);
+  return Number(m[1]);
+}
 
 test('wharf repo delete reaches the webhooks like an API deletion, delivered by the running server', async () => {
   const w = await world();
@@ -128,6 +140,10 @@ test('wharf repo delete and a manifest DELETE, then wharf gc --grace 0s frees th
     for (const d of blobsOf(kept)) assert.ok(await w.onDisk(d), `${d} of a tagged image stays`);
     assert.equal((await fetch(`${w.url}/v2/team/kept/manifests/v1`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } })).status, 200);
     assert.equal(summaryOf(await w.cli('gc', '--grace', '0s')).blobs, 0, 'nothing left to free');
+    // The CLI's passes show in the running server's metrics, as a scheduled pass would.
+    assert.equal(await metric(w.metricsUrl, 'wharf_gc_runs_total'), 3, 'three real passes, dry runs not counted');
+    assert.equal(await metric(w.metricsUrl, 'wharf_gc_deleted_blobs_total'), garbage.length);
+    assert.equal(await metric(w.metricsUrl, 'wharf_gc_freed_bytes_total'), bytesOf(gone) + bytesOf(untagged));
   } finally {
     await w.close();
   }
