@@ -108,11 +108,13 @@ export class Router {
     const gone = new AbortController();
     const onClose = () => gone.abort();
     res.once('close', onClose);
-    const slot = await this.uploadSlots.acquire(uploadClientKey(info.principal?.name, info.clientAddr), gone.signal);
+    const pending = this.uploadSlots.acquire(uploadClientKey(info.principal?.name, info.clientAddr), gone.signal);
+    this.registry.metrics.uploadsWaiting.set(this.uploadSlots.waiting);
+    const slot = await pending;
+    this.registry.metrics.uploadsWaiting.set(this.uploadSlots.waiting);
     res.off('close', onClose);
     if (typeof slot === 'string') {
-      const waited = this.registry.config.registry.uploadQueueTimeout > 0 ? ` (waited ${this.registry.config.registry.uploadQueueTimeout / 1000} s for a slot)` : '';
-      const message = (slot === 'client' ? 'too many concurrent uploads from this client' : 'too many concurrent uploads') + `${waited}; retry later`;
+      const message = slot === 'client' ? 'too many concurrent uploads from this client; retry later' : 'too many concurrent uploads; retry later';
       throw new RegistryError('TOOMANYREQUESTS', message, undefined, { headers: { 'Retry-After': '1' } });
     }
     this.registry.metrics.uploadsInProgress.inc();

@@ -40,6 +40,11 @@ export class Metrics {
     help: 'Upload requests (POST, PATCH, PUT of blob data) being received now.',
     registers: [this.registry],
   });
+  readonly uploadsWaiting = new client.Gauge({
+    name: 'wharf_uploads_waiting',
+    help: 'Upload requests waiting for a slot (registry.maxConcurrentUploads, maxConcurrentUploadsPerClient).',
+    registers: [this.registry],
+  });
   readonly uploadSessionsPurged = new client.Counter({
     name: 'wharf_upload_sessions_purged_total',
     help: 'Abandoned upload sessions removed.',
