@@ -37,7 +37,7 @@ test('read-only mode: from the config, switched by an admin without restart; pul
     port: 25100 + Math.floor(Math.random() * 300),
     configYaml: [
       'registry: {readOnly: true}',
-      'gc: {interval: 1s, gracePeriod: 0s}',
+      'gc: {interval: 1s}',
       'auth:',
       '  mode: basic',
       `  htpasswd: {path: ${JSON.stringify(htpasswd)}}`,
