@@ -15,6 +15,7 @@ packages=(
   apache2-utils           # htpasswd (bcrypt) for auth tests
   pebble openssl          # ACME test CA; certificates for the TLS tests
   ca-certificates tar gzip
+  chromium                # a real browser for the CORS test (test/interop/cors-chromium.test.ts)
 )
 
 missing=()
