@@ -110,7 +110,8 @@ export function createApiServer(
           action: info.action,
           // Refused requests (401, 403) carry the name the credentials claimed: who is being refused matters most.
           user: info.principal?.name ?? claimedUser(req.headers.authorization),
-          authenticated: info.principal !== undefined && info.principal.name !== null,
+          // The token endpoint checks credentials itself: its line names the user, without this verdict.
+          authenticated: info.route === 'token' ? undefined : Boolean(info.principal?.name),
           remoteAddr: info.remoteAddr,
         },
         'request',

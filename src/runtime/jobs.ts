@@ -21,15 +21,18 @@ export function pullRecorderJob(registry: Registry): BackgroundJob {
 export function gcScheduleJob(registry: Registry, config: Config): BackgroundJob | null {
   const { gc } = config;
   if (!gc.enabled) return null;
-  return repeating('gc', { interval: gc.interval }, () =>
+  return repeating('gc', { interval: gc.interval }, async () => {
     // Read-only mode freezes content; `wharf gc` run by hand still works (Distribution users collect in that mode).
-    registry.readOnly.enabled
-      ? Promise.resolve(registry.log.info('scheduled garbage collection skipped: the registry is read-only'))
-      : registry
-      .collect({ deleteUntagged: gc.deleteUntagged, dryRun: false, gracePeriod: gc.gracePeriod })
-      .then(() => undefined)
-      .catch((err: unknown) => registry.log.error({ err }, 'garbage collection failed')),
-  );
+    if (registry.readOnly.enabled) {
+      registry.log.info('scheduled garbage collection skipped: the registry is read-only');
+      return;
+    }
+    try {
+      await registry.collect({ deleteUntagged: gc.deleteUntagged, dryRun: false, gracePeriod: gc.gracePeriod });
+    } catch (err) {
+      registry.log.error({ err }, 'garbage collection failed');
+    }
+  });
 }
 
 /** The background scrub, when fsck.scrub.enabled. */
