@@ -26,7 +26,9 @@ Options:
   --user USER:PASS      Basic credentials to send (with --target)
   --pid PID             the --target server's process id, for its CPU use and peak RSS
   --pair A,B            which registries to compare (default wharf,distribution; e.g. distribution,distribution
-                        for an A/A run that shows the noise level)
+                        for an A/A run that shows the noise level; wharf,wharf-pg compares the SQLite and the
+                        PostgreSQL metadata store)
+  --pg-url URL          PostgreSQL server for wharf-pg (default: $WHARF_TEST_PG_URL); each start gets a fresh schema
   --wharf-auth-config YAML
                         Wharf config enabling htpasswd auth for the auth scenarios (get-auth), '{htpasswd}'
                         standing for the file's path (default: the equivalent of Distribution's htpasswd auth,
@@ -46,12 +48,13 @@ export interface Options {
   readonly target?: { readonly url: string; readonly credentials?: Credentials; readonly pid?: number };
   readonly pair: readonly [Kind, Kind];
   readonly wharfAuthConfig?: string;
+  readonly pgUrl?: string;
   readonly help: boolean;
 }
 
 function kind(s: string): Kind {
-  if (s === 'wharf' || s === 'distribution') return s;
-  throw new Error(`--pair: unknown registry '${s}' (wharf or distribution)`);
+  if (s === 'wharf' || s === 'wharf-pg' || s === 'distribution') return s;
+  throw new Error(`--pair: unknown registry '${s}' (wharf, wharf-pg or distribution)`);
 }
 
 export function parseOptions(argv: string[]): Options {
@@ -68,6 +71,7 @@ export function parseOptions(argv: string[]): Options {
       pid: { type: 'string' },
       pair: { type: 'string', default: 'wharf,distribution' },
       'wharf-auth-config': { type: 'string' },
+      'pg-url': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -84,6 +88,9 @@ export function parseOptions(argv: string[]): Options {
   const pairParts = (values.pair ?? '').split(',');
   if (pairParts.length !== 2) fail('--pair: expected two names, e.g. wharf,distribution');
   const pair: [Kind, Kind] = [kind(pairParts[0]!), kind(pairParts[1]!)];
+
+  const pgUrl = values['pg-url'] ?? process.env.WHARF_TEST_PG_URL;
+  if (pair.includes('wharf-pg') && !pgUrl) fail('--pair wharf-pg needs --pg-url postgres://... (or WHARF_TEST_PG_URL)');
 
   let target: Options['target'];
   if (values.target) {
@@ -111,6 +118,7 @@ export function parseOptions(argv: string[]): Options {
     ...(values.json ? { json: values.json } : {}),
     ...(target ? { target } : {}),
     wharfAuthConfig: values['wharf-auth-config'] ?? defaultWharfAuthConfig,
+    ...(pgUrl ? { pgUrl } : {}),
   };
 }
 

@@ -65,6 +65,7 @@ async function runPair(opts: Options, settings: RunSettings, out: Results): Prom
             connections: maxConcurrency(settings.sizes),
             ...(htpasswd ? { htpasswd } : {}),
             ...(opts.wharfAuthConfig ? { wharfAuthConfig: opts.wharfAuthConfig } : {}),
+            ...(opts.pgUrl ? { pgUrl: opts.pgUrl } : {}),
           }),
         );
       }

@@ -1,10 +1,12 @@
 // The registries under test ("subjects"): started fresh by the benchmark, or one already running (--target).
 import { startDistribution, startWharf, type RunningRegistry } from '../test/support/processes.js';
+import { freshSchema } from '../test/scale/postgres-database.js';
 import { RegistryClient, type Credentials } from './client.js';
 import type { Htpasswd } from './htpasswd.js';
 import type { Profile } from './scenarios/types.js';
 
-export type Kind = 'wharf' | 'distribution';
+/** wharf-pg: Wharf with its metadata in PostgreSQL (--pg-url), in a fresh schema each start. */
+export type Kind = 'wharf' | 'wharf-pg' | 'distribution';
 
 export interface Subject {
   /** Column header in the report. */
@@ -19,7 +21,7 @@ export interface Subject {
   stop(): Promise<void>;
 }
 
-const displayName: Record<Kind, string> = { wharf: 'Wharf', distribution: 'Distribution' };
+const displayName: Record<Kind, string> = { wharf: 'Wharf', 'wharf-pg': 'Wharf+PostgreSQL', distribution: 'Distribution' };
 
 export function labelsFor(kinds: readonly Kind[]): string[] {
   const clash = new Set(kinds).size < kinds.length;
@@ -37,14 +39,25 @@ export interface StartOptions {
    * Without it the 'auth' scenarios measure Distribution only and report Wharf as skipped.
    */
   readonly wharfAuthConfig?: string;
+  /** The PostgreSQL server for the wharf-pg subject (--pg-url). */
+  readonly pgUrl?: string;
 }
 
-async function launch(kind: Kind, opts: StartOptions): Promise<RunningRegistry | string> {
+async function launch(kind: Kind, opts: StartOptions, onStop: (cleanup: () => Promise<void>) => void): Promise<RunningRegistry | string> {
   const htpasswdFile = opts.profile === 'auth' ? opts.htpasswd?.file : undefined;
   if (kind === 'distribution') return startDistribution(htpasswdFile ? { htpasswdFile } : {});
-  if (!htpasswdFile) return startWharf();
-  if (!opts.wharfAuthConfig) return 'Wharf auth not configured for this run (see --wharf-auth-config)';
-  return startWharf({ configYaml: opts.wharfAuthConfig.replaceAll('{htpasswd}', htpasswdFile) + '\n' });
+  const yaml: string[] = [];
+  if (htpasswdFile) {
+    if (!opts.wharfAuthConfig) return 'Wharf auth not configured for this run (see --wharf-auth-config)';
+    yaml.push(opts.wharfAuthConfig.replaceAll('{htpasswd}', htpasswdFile));
+  }
+  if (kind === 'wharf-pg') {
+    if (!opts.pgUrl) return 'no PostgreSQL for wharf-pg (see --pg-url)';
+    const schema = await freshSchema(opts.pgUrl);
+    onStop(() => schema.drop());
+    yaml.push(`metadata: {driver: postgres, postgres: {url: ${JSON.stringify(schema.url)}}}`);
+  }
+  return yaml.length ? startWharf({ configYaml: `${yaml.join('\n')}\n` }) : startWharf();
 }
 
 /** Registries started and not yet stopped, so an interrupted run can still remove their data (GiBs). */
@@ -58,13 +71,18 @@ export async function stopAll(): Promise<void> {
 /** Starts one registry with its own fresh data directory. */
 export async function startSubject(kind: Kind, label: string, opts: StartOptions): Promise<Subject> {
   let reg: RunningRegistry | string;
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanUp = async () => {
+    for (const c of cleanups) await c();
+  };
   try {
-    reg = await launch(kind, opts);
+    reg = await launch(kind, opts, (c) => cleanups.push(c));
   } catch (err) {
+    await cleanUp();
     const reason = `failed to start: ${(err as Error).message.split('\n').filter(Boolean).slice(0, 6).join(' / ')}`;
     return { label, skipped: reason, failedToStart: true, stop: async () => {} };
   }
-  if (typeof reg === 'string') return { label, skipped: reg, stop: async () => {} };
+  if (typeof reg === 'string') return { label, skipped: reg, stop: cleanUp };
   const running = reg;
   live.add(running);
   const credentials: Credentials | undefined = opts.profile === 'auth' ? opts.htpasswd?.credentials : undefined;
@@ -77,6 +95,7 @@ export async function startSubject(kind: Kind, label: string, opts: StartOptions
       await client.close();
       await running.stop();
       live.delete(running);
+      await cleanUp();
     },
   };
 }

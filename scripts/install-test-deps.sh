@@ -14,6 +14,7 @@ packages=(
   docker-registry         # the reference registry (INTEROP_TARGET=distribution, benchmark peer)
   apache2-utils           # htpasswd (bcrypt) for auth tests
   pebble openssl          # ACME test CA; certificates for the TLS tests
+  postgresql              # the PostgreSQL metadata store's scale tests (scripts/services/postgres.sh)
   ca-certificates tar gzip
   chromium                # a real browser for the CORS test (test/interop/cors-chromium.test.ts)
 )

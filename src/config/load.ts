@@ -4,6 +4,10 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { configLeaves, envName } from './introspect.js';
 import { configSchema, type Config } from './schema.js';
+import { configWarningsOf } from './advice.js';
+import { convertDistribution, isDistributionConfig, looksLikeDistribution, type Conversion } from './distribution/convert.js';
+import { isMalformedRegistryName, registryEnvPath } from './distribution/env.js';
+import { unknownWharfVariables } from './wharf-env.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -81,13 +85,53 @@ export interface LoadOptions {
   overrides?: { path: string[]; value: unknown }[];
 }
 
-/** File, then environment, then flags; validated once; relative directories resolved against the working directory. */
+const registryVariables = (env: NodeJS.ProcessEnv) => Object.keys(env).filter((n) => registryEnvPath(n) !== null || isMalformedRegistryName(n));
+
+/**
+ * A Distribution config.yml (it has `version`), or REGISTRY_* variables without a file, converted to Wharf's form;
+ * null when the configuration is Wharf's own.
+ */
+export function distributionOf(tree: Tree, file: string | undefined, env: NodeJS.ProcessEnv): Conversion | null {
+  if (isDistributionConfig(tree)) return convertDistribution(tree, env);
+  if (!file && registryVariables(env).length) return convertDistribution({ version: '0.1' }, env);
+  return null;
+}
+
+const warningsOf = new WeakMap<Config, readonly string[]>();
+
+/** What loading found questionable but not wrong: dropped Distribution keys, no grants, unimported Distribution data. */
+export function configWarnings(config: Config): readonly string[] {
+  return warningsOf.get(config) ?? [];
+}
+
+/** File (Wharf's or Distribution's), then environment, then flags; validated once; relative directories resolved against the working directory. */
 export async function loadConfig(options: LoadOptions = {}): Promise<Config> {
-  const tree = options.file ? await readConfigFile(options.file) : {};
-  applyEnv(tree, options.env ?? process.env);
+  const env = options.env ?? process.env;
+  const source = options.file ?? 'defaults and environment';
+  const problems = unknownWharfVariables(env);
+  const warnings: string[] = [];
+  let tree = options.file ? await readConfigFile(options.file) : {};
+  const distribution = distributionOf(tree, options.file, env);
+  if (distribution) {
+    problems.push(...distribution.errors);
+    warnings.push(...distribution.warnings);
+    tree = distribution.config;
+  } else {
+    const stray = registryVariables(env);
+    if (stray.length) {
+      problems.push(
+        `${stray.join(', ')}: REGISTRY_* variables override a Distribution config.yml, but ${source} is a Wharf configuration: ` +
+          'use WHARF_* variables (`wharf config convert --env` prints what they mean in Wharf)',
+      );
+    }
+    if (looksLikeDistribution(tree)) problems.push('this looks like a Distribution config.yml (http, notifications, …) but has no `version: 0.1`: add it, and Wharf converts it');
+  }
+  if (problems.length) throw new ConfigError(problems, source);
+  applyEnv(tree, env);
   for (const { path, value } of options.overrides ?? []) setPath(tree, path, value);
-  const config = validateConfig(tree, options.file ?? 'defaults and environment');
-  return resolvePaths(config);
+  const config = resolvePaths(validateConfig(tree, source));
+  warningsOf.set(config, [...warnings, ...configWarningsOf(config)]);
+  return config;
 }
 
 export function resolvePaths(config: Config): Config {

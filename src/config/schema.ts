@@ -10,6 +10,7 @@ import { corsConfigSchema } from '../http/cors.js';
 import { securityHeadersConfigSchema } from '../http/security-headers.js';
 import { tlsConfigSchema } from '../tls/config.js';
 import { logConfigSchema } from '../log/config.js';
+import { postgresConfigSchema, requirePostgresUrl } from '../metadata/postgres/config.js';
 
 const hostPort = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/;
 
@@ -56,7 +57,10 @@ export const configSchema = section({
     }),
   }).describe('Blob storage.'),
   metadata: section({
-    driver: z.enum(['sqlite']).default('sqlite').describe('Where repositories, manifests, tags and upload sessions are recorded.'),
+    driver: z
+      .enum(['sqlite', 'postgres'])
+      .default('sqlite')
+      .describe('Where repositories, manifests, tags and upload sessions are recorded: a file of this node, or PostgreSQL shared by several.'),
     sqlite: section({
       path: z.string().min(1).optional().describe('Database file; default `<dataDir>/wharf.db`.'),
       synchronous: z
@@ -64,7 +68,10 @@ export const configSchema = section({
         .default('normal')
         .describe('`normal`: no commit is lost when the process dies; `full`: none is lost on power failure either (slower writes).'),
     }),
-  }).describe('Metadata store.'),
+    postgres: postgresConfigSchema,
+  })
+    .superRefine(requirePostgresUrl)
+    .describe('Metadata store.'),
   registry: section({
     deleteEnabled: z.boolean().default(true).describe('Allow DELETE of manifests, tags and blobs (405 UNSUPPORTED when false).'),
     maxManifestSize: positiveInt(4 * 1024 * 1024).describe('Largest manifest accepted, in bytes (413 beyond).'),

@@ -6,8 +6,11 @@ import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { SqliteMetadataStore } from './sqlite.js';
-import { currentSchemaVersion, snapshotSqlite, sqliteSchemaVersion } from './sqlite-snapshot.js';
+import { currentSchemaVersion, MetadataUnavailableError, snapshotSqlite, sqliteSchemaVersion } from './sqlite-snapshot.js';
 import type { MetadataStore } from './store.js';
+import { PostgresMetadataStore } from './postgres/store.js';
+import { postgresStoreExists } from './postgres/probe.js';
+import { redactUrl } from './postgres/pool.js';
 
 export { MetadataUnavailableError } from './sqlite-snapshot.js';
 
@@ -16,7 +19,11 @@ export { MetadataUnavailableError } from './sqlite-snapshot.js';
  * schema would make metadata/ depend on config/, which depends on features that depend on metadata/.
  */
 export interface MetadataSettings {
-  readonly metadata: { readonly driver: 'sqlite'; readonly sqlite: { readonly path?: string | undefined; readonly synchronous: 'normal' | 'full' } };
+  readonly metadata: {
+    readonly driver: 'sqlite' | 'postgres';
+    readonly sqlite: { readonly path?: string | undefined; readonly synchronous: 'normal' | 'full' };
+    readonly postgres: { readonly url?: string | undefined; readonly poolSize: number };
+  };
   readonly storage: { readonly dataDir: string };
 }
 
@@ -24,16 +31,19 @@ export function openMetadataStore(config: MetadataSettings): MetadataStore {
   switch (config.metadata.driver) {
     case 'sqlite':
       return new SqliteMetadataStore({ path: config.metadata.sqlite.path!, synchronous: config.metadata.sqlite.synchronous });
+    case 'postgres':
+      return new PostgresMetadataStore({ url: config.metadata.postgres.url!, poolSize: config.metadata.postgres.poolSize });
   }
 }
 
-/** Where the configured store is, for messages. */
+/** Where the configured store is, for messages (never with a password). */
 export function describeMetadataStore(config: MetadataSettings): string {
-  return config.metadata.sqlite.path!;
+  return config.metadata.driver === 'postgres' ? `PostgreSQL database ${redactUrl(config.metadata.postgres.url!)}` : config.metadata.sqlite.path!;
 }
 
 /** Whether the configured store already holds a registry (opening it would otherwise create an empty one). */
 export async function metadataStoreExists(config: MetadataSettings): Promise<boolean> {
+  if (config.metadata.driver === 'postgres') return postgresStoreExists(config.metadata.postgres.url!);
   return access(config.metadata.sqlite.path!).then(
     () => true,
     () => false,
@@ -48,7 +58,10 @@ export const metadataSchemaVersion = currentSchemaVersion;
  * Writes a consistent copy of the configured store, as of one instant, to `destination` (a backup's metadata
  * file), while another process serves it.
  */
-export function snapshotMetadataStore(config: MetadataSettings, destination: string): Promise<void> {
+export async function snapshotMetadataStore(config: MetadataSettings, destination: string): Promise<void> {
+  if (config.metadata.driver === 'postgres') {
+    throw new MetadataUnavailableError('`wharf backup` copies the SQLite store only in this version: back up the PostgreSQL database with pg_dump');
+  }
   return snapshotSqlite(config.metadata.sqlite.path!, destination);
 }
 

@@ -36,6 +36,8 @@ export async function startServer(config: Config, log: Logger, testAuth: Pick<Au
     for (const stop of stops.reverse()) await stop();
   };
   try {
+    // A networked store (PostgreSQL) connects and migrates in the background: a start that cannot reach it fails here.
+    await registry.metadata.ping();
     const auth = await createAccessController(config.auth, { ...testAuth, log, dataDir: config.storage.dataDir, metrics: registry.metrics });
     stops.push(() => auth.close());
     const health = new HealthMonitor(

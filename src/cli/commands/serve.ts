@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../config/load.js';
+import { configWarnings, loadConfig } from '../../config/load.js';
 import { createLogger } from '../../log/logger.js';
 import { startServer } from '../../runtime/server.js';
 
@@ -17,6 +17,8 @@ export async function serveCommand(args: string[]): Promise<null> {
   if (values['data-dir']) overrides.push({ path: ['storage', 'dataDir'], value: values['data-dir'] });
   const config = await loadConfig({ file: values.config, overrides });
   const log = createLogger(config.log);
+  // Said even when log.level hides warnings: what the configuration left out must never go unsaid.
+  for (const warning of configWarnings(config)) (log.isLevelEnabled('warn') ? log.warn(warning) : process.stderr.write(`warning: ${warning}\n`));
   const server = await startServer(config, log);
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -1,0 +1,55 @@
+// Rows as both SQL stores read them (snake_case columns) and the records the ports return.
+import type { Delivery, UploadRecord } from './store.js';
+
+export interface DeliveryRow {
+  event_id: number;
+  endpoint: string;
+  repository: string;
+  payload: string;
+  attempts: number;
+  last_error: string | null;
+  created_at: number;
+}
+
+export function toDelivery(row: DeliveryRow): Delivery {
+  return {
+    eventId: row.event_id,
+    endpoint: row.endpoint,
+    repository: row.repository,
+    payload: row.payload,
+    attempts: row.attempts,
+    lastError: row.last_error,
+    createdAt: row.created_at,
+  };
+}
+
+export interface UploadRow {
+  id: string;
+  repository: string;
+  algorithm: string;
+  size: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export function toUpload(row: UploadRow): UploadRecord {
+  return { id: row.id, repository: row.repository, algorithm: row.algorithm, size: row.size, createdAt: row.created_at, updatedAt: row.updated_at };
+}
+
+export interface ManifestRow {
+  digest: string;
+  media_type: string;
+  size: number;
+  body: Buffer;
+  artifact_type: string | null;
+  subject: string | null;
+  created_at: number;
+}
+
+export interface ReferrerRow {
+  digest: string;
+  media_type: string;
+  size: number;
+  artifact_type: string | null;
+  annotations: string | null;
+}
