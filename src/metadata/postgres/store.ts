@@ -4,6 +4,8 @@ import type {
   Delivery,
   DeliveryStats,
   GcDecision,
+  GcStore,
+  GcTotals,
   ManifestRecord,
   ManifestReference,
   ManifestReview,
@@ -370,5 +372,13 @@ export class PostgresMetadataStore implements MetadataStore {
 
   purgeDeletedRepositories(): Promise<number> {
     return this.gc.purgeDeletedRepositories();
+  }
+
+  recordGcPass(pass: Parameters<GcStore['recordGcPass']>[0]): Promise<void> {
+    return this.gc.recordGcPass(pass);
+  }
+
+  gcTotals(): Promise<GcTotals> {
+    return this.gc.gcTotals();
   }
 }
