@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startWharf, tempDir } from '../support/processes.js';
+import { startWharf, tempDir, type RunningRegistry } from '../support/processes.js';
 import { buildImage } from './support/oci.js';
 import { skopeoCopy, skopeoInspect } from './support/skopeo.js';
 
@@ -13,23 +13,25 @@ const KiB = 1024;
 
 test('three skopeo pushes of six layers each, in parallel, through two upload slots', async () => {
   const work = await tempDir('behave-upload-queue');
-  const layout = join(work, 'oci');
-  const layers = Array.from({ length: 6 }, (_, i) => ({ files: [{ path: `l${i}.bin`, size: 256 * KiB + i }] }));
-  const image = await buildImage(layout, 'many', layers);
-  const wharf = await startWharf({
-    port: 25990 + Math.floor(Math.random() * 9),
-    configYaml: ['registry:', '  maxConcurrentUploads: 2', '  uploadQueueTimeout: 30s'].join('\n'),
-  });
+  let wharf: RunningRegistry | undefined;
   try {
-    await Promise.all(['a', 'b', 'c'].map((r) => skopeoCopy(`oci:${layout}:many`, `docker://${wharf.host}/queue/${r}:v1`)));
+    const layout = join(work, 'oci');
+    const layers = Array.from({ length: 6 }, (_, i) => ({ files: [{ path: `l${i}.bin`, size: 256 * KiB + i }] }));
+    const image = await buildImage(layout, 'many', layers);
+    wharf = await startWharf({
+      port: 25990 + Math.floor(Math.random() * 9),
+      configYaml: ['registry:', '  maxConcurrentUploads: 2', '  uploadQueueTimeout: 30s'].join('\n'),
+    });
+    const host = wharf.host;
+    await Promise.all(['a', 'b', 'c'].map((r) => skopeoCopy(`oci:${layout}:many`, `docker://${host}/queue/${r}:v1`)));
     for (const r of ['a', 'b', 'c']) {
-      const pushed = await skopeoInspect(`docker://${wharf.host}/queue/${r}:v1`);
+      const pushed = await skopeoInspect(`docker://${host}/queue/${r}:v1`);
       assert.equal(pushed.Layers?.length, image.layerDigests.length, `queue/${r} has every layer`);
     }
     const refused = wharf.output().split('\n').filter((l) => l.includes('"status":429'));
     assert.deepEqual(refused, [], 'no upload was refused');
   } finally {
-    await wharf.stop();
+    await wharf?.stop();
     await rm(work, { recursive: true, force: true });
   }
 });
