@@ -87,7 +87,7 @@ export const configSchema = section({
       .boolean()
       .default(false)
       .describe(
-        'Maintenance mode (Distribution\'s maintenance.readonly): pulls go on, pushes and deletes get 405 UNSUPPORTED, GC and retention pause. Switch it without a restart with PUT /admin/v1/read-only.',
+        'Maintenance mode (Distribution\'s maintenance.readonly): pulls go on, pushes and deletes get 405 UNSUPPORTED; scheduled GC, retention and upload purges pause. Switch it without a restart with PUT /admin/v1/read-only.',
       ),
     uploadChunkMinLength: z.number().int().nonnegative().default(0).describe('Advertised as OCI-Chunk-Min-Length when > 0.'),
     uploadSessionMaxAge: duration('24h').describe('Upload sessions idle for longer than this are purged, with their staged bytes.'),
