@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { GarbageCollector } from '../src/gc/collector.js';
 import { SqliteMetadataStore } from '../src/metadata/sqlite.js';
-import { Metrics } from '../src/metrics/metrics.js';
 import { parseDigest } from '../src/oci/digest.js';
 import { FilesystemDriver } from '../src/storage/filesystem.js';
 import { blobKey } from '../src/storage/paths.js';
@@ -119,7 +118,7 @@ async function gcRows(n: number, log: (line: string) => void): Promise<Row[]> {
       await store.commitBlob('growth/gc', { digest, size: data.length });
       await store.unlinkBlob('growth/gc', digest);
     }
-    const gc = new GarbageCollector(store, new FilesystemDriver(root), pino({ level: 'silent' }), new Metrics(store));
+    const gc = new GarbageCollector(store, new FilesystemDriver(root), pino({ level: 'silent' }));
     const t0 = performance.now();
     const summary = await gc.run({ deleteUntagged: false, dryRun: false, gracePeriod: 0 });
     const s = (performance.now() - t0) / 1000;

@@ -17,7 +17,7 @@ packages=(
   postgresql              # the PostgreSQL metadata store's scale tests (scripts/services/postgres.sh)
   systemd                 # systemd-analyze verify/security for deploy/systemd/wharf.service (nothing is started)
   ca-certificates tar gzip
-  chromium                # the web UI's end-to-end tests (npm run test:ui, playwright-core)
+  chromium                # the web UI's end-to-end tests (npm run test:ui) and the CORS test in a real browser
 )
 
 missing=()

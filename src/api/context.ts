@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { originOf, type EventOrigin } from '../events/event.js';
 import type { Config } from '../config/schema.js';
 import type { RegistryServices } from '../registry/services.js';
+import type { ReadOnlySwitch } from '../registry/read-only.js';
 import type { AccessController, Principal } from '../auth/access.js';
 
 /** What the access log, the metrics and events learn about a request while it is handled. */
@@ -10,6 +11,8 @@ export interface RequestInfo {
   readonly requestId: string;
   /** Taken at arrival: once the response is done, req.socket may already be gone. */
   readonly remoteAddr: string;
+  /** The client's address alone, through trusted proxies (auth.lockout.trustedProxies): what per-client caps key on. */
+  readonly clientAddr: string;
   route?: string;
   /** pull, push, delete, catalog or base: what the request asked to do, for access logs and audits. */
   action?: string;
@@ -24,6 +27,8 @@ export interface RequestContext {
   /** The registry as handlers see it: services only, never the metadata store or the blob driver. */
   readonly services: RegistryServices;
   readonly access: AccessController;
+  /** Maintenance mode, which admins switch at run time. */
+  readonly readOnly: ReadOnlySwitch;
   readonly log: Logger;
   readonly params: Readonly<Record<string, string>>;
   readonly query: URLSearchParams;

@@ -4,6 +4,7 @@ import { apiError, RegistryError } from './errors.js';
 import { requireName } from '../oci/names.js';
 import type { Registry } from '../registry/registry.js';
 import { isStorageFull } from '../registry/storage-full.js';
+import { readOnlyMessage } from '../registry/read-only.js';
 import type { AccessController } from '../auth/access.js';
 import { sendJson, type RequestContext, type RequestInfo } from './context.js';
 import { routes, type Operation, type Route } from './routes.js';
@@ -44,7 +45,7 @@ export class Router {
 
   constructor(
     // The services, not the store or the driver behind them: requests reach those only through a service.
-    private readonly registry: Pick<Registry, 'config' | 'metrics' | 'services'>,
+    private readonly registry: Pick<Registry, 'config' | 'metrics' | 'services' | 'readOnly'>,
     private readonly access: AccessController,
   ) {
     this.uploadSlots = new UploadSlots(registry.config.registry);
@@ -83,11 +84,16 @@ export class Router {
     if (operation.deletes && !this.registry.config.registry.deleteEnabled) {
       throw new RegistryError('UNSUPPORTED', 'deletes are disabled on this registry');
     }
+    // Before authentication, like deleteEnabled: the answer is the registry's state, the same for everyone.
+    if ((operation.action === 'push' && req.method !== 'GET') || operation.deletes) {
+      if (this.registry.readOnly.enabled) throw new RegistryError('UNSUPPORTED', readOnlyMessage);
+    }
     const ctx: RequestContext = {
       req,
       res,
       config: this.registry.config,
       services: this.registry.services,
+      readOnly: this.registry.readOnly,
       access: this.access,
       log,
       params,
@@ -99,7 +105,14 @@ export class Router {
       await operation.handler(ctx);
       return;
     }
-    const slot = this.uploadSlots.acquire(uploadClientKey(info.principal?.name, req.socket.remoteAddress));
+    const gone = new AbortController();
+    const onClose = () => gone.abort();
+    res.once('close', onClose);
+    const pending = this.uploadSlots.acquire(uploadClientKey(info.principal?.name, info.clientAddr), gone.signal);
+    this.registry.metrics.uploadsWaiting.set(this.uploadSlots.waiting);
+    const slot = await pending;
+    this.registry.metrics.uploadsWaiting.set(this.uploadSlots.waiting);
+    res.off('close', onClose);
     if (typeof slot === 'string') {
       const message = slot === 'client' ? 'too many concurrent uploads from this client; retry later' : 'too many concurrent uploads; retry later';
       throw new RegistryError('TOOMANYREQUESTS', message, undefined, { headers: { 'Retry-After': '1' } });

@@ -1,6 +1,6 @@
 import type { Action } from '../auth/access.js';
 import type { Handler } from './context.js';
-import { deleteLoginLocks, deleteRepository, getRepositoryUsage, listLoginLocks, listRepositoryUsage } from './handlers/admin.js';
+import { deleteLoginLocks, deleteRepository, getReadOnly, getRepositoryUsage, listLoginLocks, listRepositoryUsage, putReadOnly } from './handlers/admin.js';
 import { getBase } from './handlers/base.js';
 import { deleteBlob, getBlob } from './handlers/blobs.js';
 import { listCatalog } from './handlers/catalog.js';
@@ -71,6 +71,7 @@ export const routes: readonly Route[] = [
     pattern: /^\/admin\/v1\/auth\/locks$/,
     methods: { GET: { handler: listLoginLocks, action: 'admin' }, DELETE: { handler: deleteLoginLocks, action: 'admin' } },
   },
+  { name: 'admin-read-only', pattern: /^\/admin\/v1\/read-only$/, methods: { GET: { handler: getReadOnly, action: 'admin' }, PUT: { handler: putReadOnly, action: 'admin' } } },
   { name: 'admin-repositories', pattern: /^\/admin\/v1\/repositories$/, methods: { GET: { handler: listRepositoryUsage, action: 'admin' } } },
   {
     name: 'admin-repository',

@@ -21,6 +21,8 @@ import type { WebApi } from './handlers/api-v1.js';
 
 /** The web UI and its JSON API: takes the requests that are its own. */
 export type WebUi = Pick<WebApi, 'handle'>;
+import { clientAddress, normalizeAddress, TrustedProxies } from '../auth/client-address.js';
+import { parseAuthorization } from '../auth/login.js';
 
 export interface ApiServer {
   readonly server: Server;
@@ -32,6 +34,24 @@ export interface ApiServer {
 }
 
 function ignoreStreamError(): void {}
+
+/**
+ * The user a refused request's credentials name (Basic's user, a bearer token's subject), unverified: the access
+ * line says so with `authenticated: false`. Null for anonymous requests.
+ */
+function claimedUser(header: string | undefined): string | null {
+  const auth = parseAuthorization(header);
+  let name: unknown = null;
+  if (auth?.scheme === 'basic') name = auth.user;
+  else if (auth?.scheme === 'bearer') {
+    try {
+      name = (JSON.parse(Buffer.from(auth.token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub?: unknown }).sub;
+    } catch {
+      name = null;
+    }
+  }
+  return typeof name === 'string' && name !== '' ? name.slice(0, 255) : null;
+}
 
 export function createApiServer(
   registry: Registry,
@@ -47,6 +67,9 @@ export function createApiServer(
   const config = registry.config.server;
   let inFlight = 0;
   let drained: (() => void) | null = null;
+  // Behind a reverse proxy the socket's peer is the proxy: logs, events and per-client caps name the client the
+  // trusted proxies forwarded, by the same rule the login lockout uses.
+  const trustedProxies = new TrustedProxies(registry.config.auth.lockout.trustedProxies);
   const bodyRate = new BodyRateGuard({ minBytesPerSecond: config.minRequestBodyRate, window: config.requestBodyRateWindow });
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -64,7 +87,10 @@ export function createApiServer(
     if (handleHealth(req, res, health, { details: false })) return;
     const reqLog = log.child({ requestId });
     bodyRate.watch(req, res, reqLog);
-    const info: RequestInfo = { requestId, remoteAddr: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}` };
+    const client = clientAddress(req, trustedProxies);
+    // Distribution's host:port form for a direct peer; a forwarded client has no port we could know.
+    const direct = client === normalizeAddress(req.socket.remoteAddress ?? 'unknown');
+    const info: RequestInfo = { requestId, clientAddr: client, remoteAddr: direct ? `${client}:${req.socket.remotePort ?? ''}` : client };
     inFlight++;
     res.once('close', () => {
       inFlight--;
@@ -87,7 +113,10 @@ export function createApiServer(
           bytesOut,
           repository: info.repository,
           action: info.action,
-          user: info.principal?.name ?? undefined,
+          // Refused requests (401, 403) carry the name the credentials claimed: who is being refused matters most.
+          user: info.principal?.name ?? claimedUser(req.headers.authorization),
+          // The token endpoint checks credentials itself: its line names the user, without this verdict.
+          authenticated: info.route === 'token' ? undefined : Boolean(info.principal?.name),
           remoteAddr: info.remoteAddr,
         },
         'request',

@@ -80,6 +80,16 @@ export const configSchema = section({
     maxConcurrentUploadsPerClient: positiveInt(32).describe(
       'Upload requests one client (its user when authenticated, else its address) may have in flight at once; more get 429 TOOMANYREQUESTS.',
     ),
+    uploadQueueTimeout: duration('5s').describe(
+      'How long an upload request over maxConcurrentUploads or maxConcurrentUploadsPerClient waits for a slot before 429 TOOMANYREQUESTS (0s: refuse at once).',
+    ),
+    maxQueuedUploads: positiveInt(1024).describe('Upload requests that may wait for a slot at once; more get 429 TOOMANYREQUESTS at once.'),
+    readOnly: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Maintenance mode (Distribution\'s maintenance.readonly): pulls go on, pushes and deletes get 405 UNSUPPORTED; scheduled GC, retention and upload purges pause. Switch it without a restart with PUT /admin/v1/read-only.',
+      ),
     uploadChunkMinLength: z.number().int().nonnegative().default(0).describe('Advertised as OCI-Chunk-Min-Length when > 0.'),
     uploadSessionMaxAge: duration('24h').describe('Upload sessions idle for longer than this are purged, with their staged bytes.'),
     uploadSessionEmptyMaxAge: duration('10m').describe(

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { hostname } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import type { EventAction } from './config.js';
 
 /** Where a change came from: the request and the caller, as the access log knows them. */
@@ -44,6 +44,20 @@ export function originOf(req: IncomingMessage, remoteAddr: string, requestId: st
     userAgent: String(req.headers['user-agent'] ?? ''),
     actor,
   };
+}
+
+/**
+ * A change made with the `wharf` command on this host: its events reach the same webhooks as the API's, naming
+ * the command and the system user who ran it (webhook consumers cannot tell a CLI deletion from none otherwise).
+ */
+export function commandOrigin(command: string, method: string): EventOrigin {
+  let actor: string | null;
+  try {
+    actor = userInfo().username;
+  } catch {
+    actor = null; // a uid with no passwd entry (containers)
+  }
+  return { requestId: `cli-${randomUUID()}`, addr: '', host: sourceHost, method, userAgent: `wharf ${command}`, actor };
 }
 
 export function buildEvent(action: EventAction, target: EventTarget, origin: EventOrigin): RegistryEvent {

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { GcStore, ManifestReview } from '../metadata/store.js';
 import { Pacer } from '../metadata/yield.js';
-import type { Metrics } from '../metrics/metrics.js';
 import { parseDigest } from '../oci/digest.js';
 import type { BlobDriver } from '../storage/driver.js';
 import { blobKey } from '../storage/paths.js';
@@ -35,6 +34,13 @@ export interface GcSummary {
 const leaseTtlMs = 60_000;
 
 /**
+ * Every queued review is due. The store defers a young item to when it turns old under the grace of the pass that
+ * looked at it; a later pass with a shorter grace (`wharf gc --grace 0s` after a scheduled pass) must still see
+ * it, so passes do not filter on that time: what is queued is only what changed and is not yet settled.
+ */
+const everythingQueued = Number.MAX_SAFE_INTEGER;
+
+/**
  * Online garbage collection: no downtime, no read-only mode. It reads only the review queues the metadata store
  * keeps as content changes, so a pass costs what changed since the last one, not the size of the registry. Every
  * deletion is re-checked inside the store's transaction, and blob bytes are deleted under a lease that uploads of
@@ -50,7 +56,6 @@ export class GarbageCollector {
     private readonly metadata: GcStore,
     private readonly driver: BlobDriver,
     private readonly log: Logger,
-    private readonly metrics: Metrics,
   ) {}
 
   /** One pass; concurrent callers share the pass in progress. */
@@ -71,11 +76,11 @@ export class GarbageCollector {
     const counts = { manifestsDeleted: 0, blobsDeleted: 0, bytesFreed: 0, reviewed: 0, deferred: 0, busy: 0 };
     const owner = `gc-${randomUUID()}`;
     const pacer = new Pacer();
-    if (!options.dryRun) {
-      // A repository deletion cut short (a crash) left contents behind that nothing else removes.
-      await this.metadata.purgeDeletedRepositories();
-      await this.finishPendingDeletions(owner, counts, pacer);
-    }
+    // Repositories deleted (by the API or `wharf repo delete`) are hidden at once and emptied here, a dry run
+    // included: that finishes a deletion already asked for, and it is what lets a dry run count what the deletion
+    // frees. GC's own decisions below are what a dry run only reports.
+    await this.metadata.purgeDeletedRepositories();
+    if (!options.dryRun) await this.finishPendingDeletions(owner, counts, pacer);
     if (options.deleteUntagged) {
       // Deleting an index or a subject queues its children and referrers: repeat until a pass deletes nothing.
       for (;;) {
@@ -86,10 +91,12 @@ export class GarbageCollector {
     await this.blobPhase(options, owner, counts, pacer);
     const summary: GcSummary = { dryRun: options.dryRun, ...counts, durationMs: Date.now() - started };
     if (!options.dryRun) {
-      this.metrics.gcRuns.inc();
-      this.metrics.gcFreedBytes.inc(counts.bytesFreed);
-      this.metrics.gcDeletedBlobs.inc(counts.blobsDeleted);
-      this.metrics.gcDeletedManifests.inc(counts.manifestsDeleted);
+      await this.metadata.recordGcPass({
+        freedBytes: counts.bytesFreed,
+        deletedBlobs: counts.blobsDeleted,
+        deletedManifests: counts.manifestsDeleted,
+        finishedAt: Date.now(),
+      });
     }
     this.log.info({ gc: summary }, options.dryRun ? 'garbage collection dry run' : 'garbage collection finished');
     return summary;
@@ -100,12 +107,11 @@ export class GarbageCollector {
     counts: { manifestsDeleted: number; reviewed: number; deferred: number },
     pacer: Pacer,
   ): Promise<number> {
-    const now = Date.now();
-    const cutoff = now - options.gracePeriod;
+    const cutoff = Date.now() - options.gracePeriod;
     let after: ManifestReview | null = null;
     let deleted = 0;
     for (;;) {
-      const page = await this.metadata.dueManifestReviews(now, after, 200);
+      const page = await this.metadata.dueManifestReviews(everythingQueued, after, 200);
       for (const review of page) {
         const decision = await this.metadata.collectManifest(review, cutoff, options.gracePeriod, options.dryRun);
         counts.reviewed++;
@@ -127,16 +133,16 @@ export class GarbageCollector {
     counts: { blobsDeleted: number; bytesFreed: number; reviewed: number; deferred: number; busy: number },
     pacer: Pacer,
   ): Promise<void> {
-    const now = Date.now();
-    const cutoff = now - options.gracePeriod;
+    const cutoff = Date.now() - options.gracePeriod;
     let after = '';
     for (;;) {
-      const page = await this.metadata.dueBlobReviews(now, after, 500);
+      const page = await this.metadata.dueBlobReviews(everythingQueued, after, 500);
       for (const digest of page) {
         await pacer.tick();
         counts.reviewed++;
         if (options.dryRun) {
           const decision = await this.metadata.collectBlob(digest, cutoff, options.gracePeriod, true);
+          if (decision.outcome === 'deferred') counts.deferred++;
           if (decision.outcome === 'would-delete') {
             counts.blobsDeleted++;
             counts.bytesFreed += decision.size;

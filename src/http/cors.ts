@@ -3,11 +3,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { duration } from '../config-fields/fields.js';
+import { RegistryError } from './oci-errors.js';
+import { sendJson } from './send.js';
 
 /** `*`, an exact origin (`https://ui.example.com`, `http://localhost:8080`) or one subdomain wildcard (`https://*.example.com`). */
 const originPattern = /^(\*|https?:\/\/(\*\.)?([A-Za-z0-9-]+\.)*[A-Za-z0-9-]+(:\d{1,5})?|https?:\/\/\[[0-9A-Fa-f:.]+\](:\d{1,5})?)$/;
 const token = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const methods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+// OPTIONS is accepted in the list (Distribution setups and UI guides name it) though browsers never ask permission for it.
+const acceptedMethods = [...methods, 'OPTIONS'] as const;
 
 export const defaultExposedHeaders = [
   'Docker-Content-Digest',
@@ -24,7 +28,21 @@ export const defaultExposedHeaders = [
   'OCI-Chunk-Min-Length',
 ];
 
-export const defaultAllowedHeaders = ['Authorization', 'Accept', 'Content-Type', 'Content-Range', 'Range', 'If-None-Match', 'Docker-Content-Digest', 'X-Request-Id'];
+// Also what browser UIs send besides the API's own headers: joxit's docker-registry-ui documents Cache-Control,
+// and fetch wrappers add Pragma and X-Requested-With; a preflight listing one header not allowed fails the request.
+export const defaultAllowedHeaders = [
+  'Authorization',
+  'Accept',
+  'Content-Type',
+  'Content-Range',
+  'Range',
+  'If-None-Match',
+  'Docker-Content-Digest',
+  'X-Request-Id',
+  'Cache-Control',
+  'Pragma',
+  'X-Requested-With',
+];
 
 export const corsConfigSchema = z
   .object({
@@ -33,7 +51,7 @@ export const corsConfigSchema = z
       .array(z.string().regex(originPattern, "expected '*', an origin such as https://ui.example.com, or https://*.example.com"))
       .default([])
       .describe('Origins allowed to call the API: exact origins (scheme://host[:port]), `https://*.example.com` for any subdomain, or `*` for any origin.'),
-    allowedMethods: z.array(z.enum(methods)).default([...methods]).describe('Methods a cross-origin request may use (Access-Control-Allow-Methods).'),
+    allowedMethods: z.array(z.enum(acceptedMethods)).default([...methods]).describe('Methods a cross-origin request may use (Access-Control-Allow-Methods).'),
     allowedHeaders: z
       .array(z.string().regex(token, 'expected a header name'))
       .default(defaultAllowedHeaders)
@@ -133,8 +151,8 @@ export function appendVary(res: ServerResponse, ...names: string[]): void {
 
 /**
  * Call first for every API request. Sets CORS headers when the request comes from an allowed origin, and answers a
- * preflight (OPTIONS with Origin and Access-Control-Request-Method) entirely: 204 for an allowed origin, 403 for
- * another; no authentication is involved. Returns true when the request has been answered; false when it should
+ * preflight (OPTIONS with Origin and Access-Control-Request-Method) entirely: 204 for an allowed origin, 403 DENIED
+ * with the usual error JSON naming the origin for another; no authentication is involved. Returns true when the request has been answered; false when it should
  * continue to the API (also for every request when CORS is disabled, and for same-origin or non-browser requests).
  */
 export function handleCors(req: IncomingMessage, res: ServerResponse, config: CorsConfig): boolean {
@@ -149,7 +167,8 @@ export function handleCors(req: IncomingMessage, res: ServerResponse, config: Co
   if (preflight) {
     appendVary(res, 'Access-Control-Request-Method', 'Access-Control-Request-Headers');
     if (!ok) {
-      res.writeHead(403, { 'Content-Length': '0' }).end();
+      const refused = new RegistryError('DENIED', `origin ${originHeader.slice(0, 200)} is not in cors.allowedOrigins`);
+      sendJson(res, refused.status, refused.toJSON());
       return true;
     }
     res.setHeader('Access-Control-Allow-Origin', allowOrigin);

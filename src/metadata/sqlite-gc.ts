@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { GcDecision, GcStore, ManifestReview } from './store.js';
+import type { GcDecision, GcStore, GcTotals, ManifestReview } from './store.js';
 import { backgroundBatch, yieldToEventLoop } from './yield.js';
 
 /**
@@ -71,6 +71,14 @@ export class SqliteGc implements Omit<GcStore, 'getBlob'> {
       // With the repository gone there is nothing left to review in it.
       forgetManifestReviews: db.prepare('DELETE FROM gc_manifest_review WHERE repository_id = ?'),
       dropRepository: db.prepare('DELETE FROM repositories WHERE id = ? AND deleted = 1'),
+      recordPass: db.prepare(
+        `UPDATE gc_totals SET runs = runs + 1, freed_bytes = freed_bytes + @freedBytes, deleted_blobs = deleted_blobs + @deletedBlobs,
+           deleted_manifests = deleted_manifests + @deletedManifests, last_finished_at = @finishedAt, last_freed_bytes = @freedBytes`,
+      ),
+      totals: db.prepare<[], GcTotals>(
+        `SELECT runs, freed_bytes AS freedBytes, deleted_blobs AS deletedBlobs, deleted_manifests AS deletedManifests,
+           last_finished_at AS lastFinishedAt, last_freed_bytes AS lastFreedBytes FROM gc_totals`,
+      ),
     };
   }
 
@@ -180,5 +188,13 @@ export class SqliteGc implements Omit<GcStore, 'getBlob'> {
     const ids = this.stmt.deletedRepositories.all();
     for (const { id } of ids) await this.purgeRepository(id);
     return ids.length;
+  }
+
+  async recordGcPass(pass: { freedBytes: number; deletedBlobs: number; deletedManifests: number; finishedAt: number }): Promise<void> {
+    this.stmt.recordPass.run(pass);
+  }
+
+  async gcTotals(): Promise<GcTotals> {
+    return this.stmt.totals.get()!;
   }
 }

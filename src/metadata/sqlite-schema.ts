@@ -195,4 +195,18 @@ export const migrations: readonly string[] = [
   `
   CREATE INDEX deliveries_by_event ON deliveries(event_id);
   `,
+  // GC pass totals in the store, not in one process's counters: a `wharf gc` run from the CLI shows in the
+  // server's metrics like a scheduled pass.
+  `
+  CREATE TABLE gc_totals (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    runs INTEGER NOT NULL,
+    freed_bytes INTEGER NOT NULL,
+    deleted_blobs INTEGER NOT NULL,
+    deleted_manifests INTEGER NOT NULL,
+    last_finished_at INTEGER,
+    last_freed_bytes INTEGER NOT NULL
+  );
+  INSERT INTO gc_totals (id, runs, freed_bytes, deleted_blobs, deleted_manifests, last_finished_at, last_freed_bytes) VALUES (1, 0, 0, 0, 0, NULL, 0);
+  `,
 ];

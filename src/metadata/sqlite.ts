@@ -6,6 +6,8 @@ import type {
   RepositoryUsage,
   TagDetail,
   GcDecision,
+  GcStore,
+  GcTotals,
   ManifestReview,
   BlobRecord,
   Delivery,
@@ -361,6 +363,14 @@ export class SqliteMetadataStore implements MetadataStore {
 
   purgeDeletedRepositories(): Promise<number> {
     return this.gc.purgeDeletedRepositories();
+  }
+
+  recordGcPass(pass: Parameters<GcStore['recordGcPass']>[0]): Promise<void> {
+    return this.gc.recordGcPass(pass);
+  }
+
+  gcTotals(): Promise<GcTotals> {
+    return this.gc.gcTotals();
   }
 
   async deleteRepository(repository: string, events?: readonly OutboxEvent[]): Promise<boolean> {

@@ -125,6 +125,17 @@ export interface GcDecision {
   readonly size: number;
 }
 
+/** What every finished GC pass (the server's or `wharf gc`'s) added up to, kept in the store so all processes see it. */
+export interface GcTotals {
+  readonly runs: number;
+  readonly freedBytes: number;
+  readonly deletedBlobs: number;
+  readonly deletedManifests: number;
+  /** When the last pass finished (epoch ms), null before the first. */
+  readonly lastFinishedAt: number | null;
+  readonly lastFreedBytes: number;
+}
+
 export interface ManifestReview {
   readonly repository: string;
   readonly digest: string;
@@ -248,6 +259,9 @@ export interface GcStore {
   collectManifest(review: ManifestReview, cutoff: number, graceMs: number, dryRun: boolean): Promise<GcDecision>;
   /** Finishes removing the contents of deleted repositories (a deletion cut short); returns how many. */
   purgeDeletedRepositories(): Promise<number>;
+  /** Adds a finished pass (not a dry run) to the totals. */
+  recordGcPass(pass: { readonly freedBytes: number; readonly deletedBlobs: number; readonly deletedManifests: number; readonly finishedAt: number }): Promise<void>;
+  gcTotals(): Promise<GcTotals>;
 }
 
 /** The durable event outbox: per endpoint, one queue per repository, delivered in order. */

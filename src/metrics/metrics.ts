@@ -1,5 +1,5 @@
 import client from 'prom-client';
-import type { MetadataStore } from '../metadata/store.js';
+import type { GcTotals, MetadataStore } from '../metadata/store.js';
 
 const httpBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
@@ -40,6 +40,11 @@ export class Metrics {
     help: 'Upload requests (POST, PATCH, PUT of blob data) being received now.',
     registers: [this.registry],
   });
+  readonly uploadsWaiting = new client.Gauge({
+    name: 'wharf_uploads_waiting',
+    help: 'Upload requests waiting for a slot (registry.maxConcurrentUploads, maxConcurrentUploadsPerClient).',
+    registers: [this.registry],
+  });
   readonly uploadSessionsPurged = new client.Counter({
     name: 'wharf_upload_sessions_purged_total',
     help: 'Abandoned upload sessions removed.',
@@ -66,23 +71,6 @@ export class Metrics {
     name: 'wharf_webhook_deliveries_total',
     help: 'Webhook delivery attempts, by endpoint and outcome (delivered, failed, dead).',
     labelNames: ['endpoint', 'outcome'] as const,
-    registers: [this.registry],
-  });
-
-  readonly gcRuns = new client.Counter({ name: 'wharf_gc_runs_total', help: 'Garbage collection passes completed.', registers: [this.registry] });
-  readonly gcFreedBytes = new client.Counter({
-    name: 'wharf_gc_freed_bytes_total',
-    help: 'Blob bytes deleted by garbage collection.',
-    registers: [this.registry],
-  });
-  readonly gcDeletedBlobs = new client.Counter({
-    name: 'wharf_gc_deleted_blobs_total',
-    help: 'Blobs deleted by garbage collection.',
-    registers: [this.registry],
-  });
-  readonly gcDeletedManifests = new client.Counter({
-    name: 'wharf_gc_deleted_manifests_total',
-    help: 'Untagged manifests deleted by garbage collection.',
     registers: [this.registry],
   });
 
@@ -128,6 +116,21 @@ export class Metrics {
           for (const row of await metadata.deliveryStats()) this.set({ endpoint: row.endpoint }, row[pick]);
         },
       });
+    // GC totals live in the store: passes run by `wharf gc` count like the server's own.
+    const gcCounter = (name: string, help: string, pick: (t: GcTotals) => number) =>
+      new client.Counter({
+        name,
+        help,
+        registers: [this.registry],
+        async collect() {
+          this.reset();
+          this.inc(pick(await metadata.gcTotals()));
+        },
+      });
+    gcCounter('wharf_gc_runs_total', 'Garbage collection passes completed (by the server or `wharf gc`).', (t) => t.runs);
+    gcCounter('wharf_gc_freed_bytes_total', 'Blob bytes deleted by garbage collection.', (t) => t.freedBytes);
+    gcCounter('wharf_gc_deleted_blobs_total', 'Blobs deleted by garbage collection.', (t) => t.deletedBlobs);
+    gcCounter('wharf_gc_deleted_manifests_total', 'Untagged manifests deleted by garbage collection.', (t) => t.deletedManifests);
     deliveryGauge('wharf_webhook_pending_events', 'Events waiting for delivery, by endpoint.', 'pending');
     deliveryGauge('wharf_webhook_dead_letters', 'Events that exhausted their delivery attempts, by endpoint.', 'dead');
     client.collectDefaultMetrics({ register: this.registry, prefix: 'wharf_' });

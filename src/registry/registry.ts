@@ -13,6 +13,7 @@ import { FilesystemDriver } from '../storage/filesystem.js';
 import { BlobService } from './blobs.js';
 import { ManifestService } from './manifests.js';
 import { PullRecorder } from './pull-recorder.js';
+import { ReadOnlySwitch } from './read-only.js';
 import { RepositoryService } from './repositories.js';
 import type { RegistryServices, ServiceDecorator } from './services.js';
 import { TagService } from './tags.js';
@@ -43,6 +44,8 @@ export class Registry {
   readonly repositories: RepositoryService;
   readonly retention: Retention;
   readonly scrubber: Scrubber;
+  /** Maintenance mode: the API refuses pushes and deletes, scheduled GC, retention and upload purges pause. */
+  readonly readOnly: ReadOnlySwitch;
 
   constructor(
     readonly config: Config,
@@ -51,6 +54,7 @@ export class Registry {
     readonly log: Logger,
     options: RegistryOptions = {},
   ) {
+    this.readOnly = new ReadOnlySwitch(config.registry.readOnly);
     this.metrics = new Metrics(metadata);
     this.events = new EventRecorder(config.webhooks.endpoints);
     this.quotas = new Quotas(config.quotas, metadata);
@@ -60,7 +64,7 @@ export class Registry {
     });
     this.pulls = new PullRecorder(metadata, log);
     this.manifests = new ManifestService(metadata, this.events, this.pulls);
-    this.gc = new GarbageCollector(metadata, driver, log, this.metrics);
+    this.gc = new GarbageCollector(metadata, driver, log);
     this.repositories = new RepositoryService(metadata, this.events, this.quotas);
     const services: RegistryServices = {
       blobs: new BlobService(driver, metadata, this.events, this.quotas, log),
@@ -78,6 +82,7 @@ export class Registry {
   }
 
   async purgeUploads(): Promise<void> {
+    if (this.readOnly.enabled) return; // purging deletes staged bytes: paused with every other change
     try {
       this.metrics.uploadSessionsPurged.inc(await this.uploads.purgeStale(this.config.registry.uploadSessionMaxAge, this.config.registry.uploadSessionEmptyMaxAge));
     } catch (err) {

@@ -22,12 +22,19 @@ export function pullRecorderJob(registry: Registry): BackgroundJob {
 export function gcScheduleJob(registry: Registry, config: Config): BackgroundJob | null {
   const { gc } = config;
   if (!gc.enabled) return null;
-  return repeating('gc', { interval: gc.interval }, () =>
-    registry
-      .collect({ deleteUntagged: gc.deleteUntagged, dryRun: false, gracePeriod: gc.gracePeriod })
-      .then((result) => recordGcRun(config.storage.dataDir, result.gc, 'schedule'))
-      .catch((err: unknown) => registry.log.error({ err }, 'garbage collection failed')),
-  );
+  return repeating('gc', { interval: gc.interval }, async () => {
+    // Read-only mode freezes content; `wharf gc` run by hand still works (Distribution users collect in that mode).
+    if (registry.readOnly.enabled) {
+      registry.log.info('scheduled garbage collection skipped: the registry is read-only');
+      return;
+    }
+    try {
+      const result = await registry.collect({ deleteUntagged: gc.deleteUntagged, dryRun: false, gracePeriod: gc.gracePeriod });
+      await recordGcRun(config.storage.dataDir, result.gc, 'schedule');
+    } catch (err) {
+      registry.log.error({ err }, 'garbage collection failed');
+    }
+  });
 }
 
 /** The background scrub, when fsck.scrub.enabled. */

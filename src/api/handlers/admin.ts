@@ -3,6 +3,7 @@ import { RegistryError } from '../errors.js';
 import type { AccessController } from '../../auth/access.js';
 import { eventOrigin, send, sendJson, type Handler } from '../context.js';
 import { paginate, parsePage } from '../pagination.js';
+import { readLimitedBody } from '../body.js';
 
 /** Wharf's own admin API (not part of the OCI spec): repository usage and deletion, for admins. */
 export const listRepositoryUsage: Handler = async ({ res, services, config, query }) => {
@@ -53,4 +54,26 @@ export const deleteLoginLocks: Handler = async ({ res, access, query }) => {
   }
   const unlocked = (await loginLocks(access)?.unlock({ ...(user === undefined ? {} : { user }), ...(address === undefined ? {} : { address }) })) ?? 0;
   sendJson(res, 200, { unlocked });
+};
+
+/** Maintenance mode: where it stands, and switching it (until the next restart; registry.readOnly persists it). */
+export const getReadOnly: Handler = async ({ res, readOnly }) => {
+  sendJson(res, 200, readOnly.current);
+};
+
+export const putReadOnly: Handler = async ({ req, res, readOnly, log, info }) => {
+  let body: unknown;
+  try {
+    body = JSON.parse((await readLimitedBody(req, 1024)).toString('utf8'));
+  } catch (err) {
+    if (err instanceof RegistryError) throw err;
+    body = undefined;
+  }
+  const enabled = (body as { enabled?: unknown } | null | undefined)?.enabled;
+  if (typeof enabled !== 'boolean' || Object.keys(body as object).length !== 1) {
+    throw new RegistryError('UNSUPPORTED', 'expected a JSON body {"enabled": true} or {"enabled": false}', undefined, { status: 400 });
+  }
+  const by = info.principal?.name ?? null;
+  if (readOnly.set(enabled, by)) log.warn({ readOnly: enabled, user: by }, enabled ? 'read-only mode on: pushes and deletes refused' : 'read-only mode off');
+  sendJson(res, 200, readOnly.current);
 };

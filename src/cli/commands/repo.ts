@@ -3,6 +3,7 @@ import { dataOptions, loadExistingRegistry } from '../config-options.js';
 import { CliError } from '../errors.js';
 import { DomainError } from '../../oci/errors.js';
 import { createLogger } from '../../log/logger.js';
+import { commandOrigin } from '../../events/event.js';
 import { requireName } from '../../oci/names.js';
 import { openRegistry } from '../../registry/registry.js';
 
@@ -25,7 +26,7 @@ export async function repoCommand(args: string[]): Promise<number> {
   try {
     if (sub === 'delete') {
       try {
-        await registry.repositories.delete(requireName(name!));
+        await registry.repositories.delete(requireName(name!), commandOrigin('repo delete', 'DELETE'));
       } catch (err) {
         if (err instanceof DomainError && (err.kind === 'NameUnknown' || err.kind === 'NameInvalid')) {
           const what = err.kind === 'NameUnknown' ? `no repository named ${name}` : `${name} is not a valid repository name`;

@@ -1,4 +1,4 @@
-import type { GcDecision, GcStore, ManifestReview } from '../store.js';
+import type { GcDecision, GcStore, GcTotals, ManifestReview } from '../store.js';
 import { backgroundBatch } from '../yield.js';
 import { run, statements, type Db } from './db.js';
 
@@ -53,6 +53,10 @@ const sql = statements('gc', {
     AND digest IN (SELECT digest FROM repository_blobs WHERE repository_id = $1 LIMIT $2)`,
   forgetManifestReviews: 'DELETE FROM gc_manifest_review WHERE repository_id = $1',
   dropRepository: 'DELETE FROM repositories WHERE id = $1 AND deleted',
+  recordPass: `UPDATE gc_totals SET runs = runs + 1, freed_bytes = freed_bytes + $1, deleted_blobs = deleted_blobs + $2,
+    deleted_manifests = deleted_manifests + $3, last_finished_at = $4, last_freed_bytes = $1`,
+  totals: `SELECT runs, freed_bytes AS "freedBytes", deleted_blobs AS "deletedBlobs", deleted_manifests AS "deletedManifests",
+    last_finished_at AS "lastFinishedAt", last_freed_bytes AS "lastFreedBytes" FROM gc_totals`,
 });
 
 /**
@@ -178,5 +182,13 @@ export class PostgresGc implements Omit<GcStore, 'getBlob'> {
     const ids = await this.db.rows<{ id: number }>(sql.deletedRepositories);
     for (const { id } of ids) await this.purgeRepository(id);
     return ids.length;
+  }
+
+  async recordGcPass(pass: { freedBytes: number; deletedBlobs: number; deletedManifests: number; finishedAt: number }): Promise<void> {
+    await this.db.query(sql.recordPass, [pass.freedBytes, pass.deletedBlobs, pass.deletedManifests, pass.finishedAt]);
+  }
+
+  async gcTotals(): Promise<GcTotals> {
+    return (await this.db.rows<GcTotals>(sql.totals))[0]!;
   }
 }

@@ -215,4 +215,17 @@ export const postgresMigrations: readonly string[] = [
   CREATE TRIGGER repository_dropped AFTER DELETE ON repositories FOR EACH ROW WHEN (NOT OLD.deleted)
     EXECUTE FUNCTION wharf_repository_gone();
   `,
+  // GC pass totals in the store, so a `wharf gc` run from the CLI (or on another node) counts in every node's metrics.
+  `
+  CREATE TABLE gc_totals (
+    id integer PRIMARY KEY CHECK (id = 1),
+    runs bigint NOT NULL,
+    freed_bytes bigint NOT NULL,
+    deleted_blobs bigint NOT NULL,
+    deleted_manifests bigint NOT NULL,
+    last_finished_at bigint,
+    last_freed_bytes bigint NOT NULL
+  );
+  INSERT INTO gc_totals (id, runs, freed_bytes, deleted_blobs, deleted_manifests, last_finished_at, last_freed_bytes) VALUES (1, 0, 0, 0, 0, NULL, 0);
+  `,
 ];

@@ -6,6 +6,8 @@ import type {
   Delivery,
   DeliveryStats,
   GcDecision,
+  GcStore,
+  GcTotals,
   ManifestRecord,
   ManifestReference,
   ManifestReview,
@@ -391,5 +393,13 @@ export class PostgresMetadataStore implements MetadataStore {
 
   purgeDeletedRepositories(): Promise<number> {
     return this.gc.purgeDeletedRepositories();
+  }
+
+  recordGcPass(pass: Parameters<GcStore['recordGcPass']>[0]): Promise<void> {
+    return this.gc.recordGcPass(pass);
+  }
+
+  gcTotals(): Promise<GcTotals> {
+    return this.gc.gcTotals();
   }
 }

@@ -30,23 +30,47 @@ test('the connection caps stay below what the open-file limit allows, keeping th
   assert.equal(effectiveConnectionLimits(configured, 100).maxConnections, 16, 'a floor, however low the limit');
 });
 
-test('upload slots: a client may hold its share, the total holds across clients, released slots are reusable', () => {
-  const slots = new UploadSlots({ maxConcurrentUploads: 3, maxConcurrentUploadsPerClient: 2 });
-  const a1 = slots.acquire('a');
-  const a2 = slots.acquire('a');
+test('upload slots: a client may hold its share, the total holds across clients, released slots are reusable', async () => {
+  const slots = new UploadSlots({ maxConcurrentUploads: 3, maxConcurrentUploadsPerClient: 2, uploadQueueTimeout: 0, maxQueuedUploads: 10 });
+  const a1 = await slots.acquire('a');
+  const a2 = await slots.acquire('a');
   assert.equal(typeof a1, 'function');
   assert.equal(typeof a2, 'function');
-  assert.equal(slots.acquire('a'), 'client');
-  const b1 = slots.acquire('b');
+  assert.equal(await slots.acquire('a'), 'client');
+  const b1 = await slots.acquire('b');
   assert.equal(typeof b1, 'function');
-  assert.equal(slots.acquire('c'), 'total');
+  assert.equal(await slots.acquire('c'), 'total');
   (a1 as () => void)();
-  assert.equal(typeof slots.acquire('c'), 'function');
-  assert.equal(slots.acquire('a'), 'total');
+  assert.equal(typeof (await slots.acquire('c')), 'function');
+  assert.equal(await slots.acquire('a'), 'total');
+});
+
+test('upload slots: over the cap a request waits its turn, up to the queue timeout and length; a hang-up leaves', async () => {
+  const slots = new UploadSlots({ maxConcurrentUploads: 1, maxConcurrentUploadsPerClient: 5, uploadQueueTimeout: 200, maxQueuedUploads: 2 });
+  const first = (await slots.acquire('a')) as () => void;
+  const order: string[] = [];
+  const second = slots.acquire('b').then((s) => (order.push('b'), s));
+  const third = slots.acquire('c').then((s) => (order.push('c'), s));
+  assert.equal(await slots.acquire('d'), 'total', 'the queue is full: refused at once');
+  assert.equal(slots.waiting, 2);
+  first();
+  const b = (await second) as () => void;
+  assert.equal(typeof b, 'function');
+  b();
+  assert.equal(typeof (await third), 'function');
+  assert.deepEqual(order, ['b', 'c'], 'first come, first served');
+  const started = Date.now();
+  assert.equal(await slots.acquire('e'), 'total', 'c still holds the slot: refused after the timeout');
+  assert.ok(Date.now() - started >= 150);
+  const gone = new AbortController();
+  const waiting = slots.acquire('f', gone.signal);
+  gone.abort();
+  assert.equal(await waiting, 'total');
+  assert.equal(slots.waiting, 0);
 });
 
 test('upload client keys: the user when authenticated, else the address', () => {
   assert.equal(uploadClientKey('alice', '10.0.0.1'), 'user:alice');
   assert.equal(uploadClientKey(null, '10.0.0.1'), 'addr:10.0.0.1');
-  assert.notEqual(uploadClientKey(null, 'alice'), uploadClientKey('alice', undefined));
+  assert.notEqual(uploadClientKey(null, 'alice'), uploadClientKey('alice', ''));
 });

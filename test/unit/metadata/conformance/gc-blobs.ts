@@ -7,6 +7,14 @@ import { clockPast, d, later, manifest, type CurrentStore } from './support.js';
 const grace = 60_000;
 
 export function gcBlobContract(store: CurrentStore): void {
+  test('gc: pass totals add up across passes and remember the last one (metrics read them, whichever process ran GC)', async () => {
+    const s = store();
+    assert.deepEqual(await s.gcTotals(), { runs: 0, freedBytes: 0, deletedBlobs: 0, deletedManifests: 0, lastFinishedAt: null, lastFreedBytes: 0 });
+    await s.recordGcPass({ freedBytes: 100, deletedBlobs: 2, deletedManifests: 1, finishedAt: 1000 });
+    await s.recordGcPass({ freedBytes: 5, deletedBlobs: 1, deletedManifests: 0, finishedAt: 2000 });
+    assert.deepEqual(await s.gcTotals(), { runs: 2, freedBytes: 105, deletedBlobs: 3, deletedManifests: 1, lastFinishedAt: 2000, lastFreedBytes: 5 });
+  });
+
   test('gc: a blob lease is exclusive per digest and released only by its owner', async () => {
     const s = store();
     assert.equal(await s.acquireBlobLease(d(1), 'upload-1', 60_000), true);
