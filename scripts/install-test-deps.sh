@@ -14,6 +14,7 @@ packages=(
   docker-registry         # the reference registry (INTEROP_TARGET=distribution, benchmark peer)
   apache2-utils           # htpasswd (bcrypt) for auth tests
   pebble openssl          # ACME test CA; certificates for the TLS tests
+  radosgw ceph-mon ceph-osd  # real S3 (Ceph radosgw on a memstore cluster) for the S3 driver's scale tests
   ca-certificates tar gzip
 )
 
@@ -51,7 +52,7 @@ if [ ! -f /etc/containers/policy.json ]; then
   printf '{"default":[{"type":"insecureAcceptAnything"}]}\n' | ${SUDO:-} tee /etc/containers/policy.json >/dev/null
 fi
 
-for bin in skopeo umoci podman buildah containerd ctr runc docker-registry htpasswd pebble openssl; do
+for bin in skopeo umoci podman buildah containerd ctr runc docker-registry htpasswd pebble openssl radosgw ceph-mon ceph-osd; do
   command -v "$bin" >/dev/null || { echo "install-test-deps: $bin still missing" >&2; exit 1; }
 done
 echo "install-test-deps: ok ($(skopeo --version), $(ctr --version | awk '{print $3}'), podman $(podman --version | awk '{print $3}'))"
