@@ -5,5 +5,5 @@ import { emptyPrefix, testS3Config } from '../support/s3.js';
 
 blobDriverConformance('s3 (radosgw)', async () => {
   const config = testS3Config();
-  return { driver: new S3Driver(config), cleanup: () => emptyPrefix(config) };
+  return { driver: new S3Driver(config), cleanup: () => emptyPrefix(config), largeStreamBytes: 200 * 1024 * 1024 };
 });
