@@ -16,6 +16,7 @@ packages=(
   pebble openssl          # ACME test CA; certificates for the TLS tests
   postgresql              # the PostgreSQL metadata store's scale tests (scripts/services/postgres.sh)
   systemd                 # systemd-analyze verify/security for deploy/systemd/wharf.service (nothing is started)
+  radosgw ceph-mon ceph-osd  # real S3 (Ceph radosgw on a memstore cluster) for the S3 driver's scale tests
   ca-certificates tar gzip
   chromium                # the web UI's end-to-end tests (npm run test:ui) and the CORS test in a real browser
 )
@@ -54,7 +55,7 @@ if [ ! -f /etc/containers/policy.json ]; then
   printf '{"default":[{"type":"insecureAcceptAnything"}]}\n' | ${SUDO:-} tee /etc/containers/policy.json >/dev/null
 fi
 
-for bin in skopeo umoci podman buildah containerd ctr runc docker-registry htpasswd pebble openssl systemd-analyze ldd; do
+for bin in skopeo umoci podman buildah containerd ctr runc docker-registry htpasswd pebble openssl systemd-analyze ldd radosgw ceph-mon ceph-osd chromium; do
   command -v "$bin" >/dev/null || { echo "install-test-deps: $bin still missing" >&2; exit 1; }
 done
 echo "install-test-deps: ok ($(skopeo --version), $(ctr --version | awk '{print $3}'), podman $(podman --version | awk '{print $3}'))"

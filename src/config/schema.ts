@@ -12,6 +12,7 @@ import { tlsConfigSchema } from '../tls/config.js';
 import { logConfigSchema } from '../log/config.js';
 import { postgresConfigSchema, requirePostgresUrl } from '../metadata/postgres/config.js';
 import { uiConfigSchema } from '../ui/config.js';
+import { s3ConfigSchema } from '../storage/s3/config.js';
 
 const hostPort = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/;
 
@@ -52,11 +53,18 @@ export const configSchema = section({
   }).describe('HTTP listener.'),
   storage: section({
     dataDir: z.string().min(1).default('./data').describe('Directory for all state: blobs (filesystem driver) and the SQLite database.'),
-    driver: z.enum(['filesystem']).default('filesystem').describe('Where blob bytes are kept.'),
+    driver: z.enum(['filesystem', 's3']).default('filesystem').describe('Where blob bytes are kept.'),
     filesystem: section({
       root: z.string().min(1).optional().describe('Blob directory; default `<dataDir>/storage`.'),
     }),
-  }).describe('Blob storage.'),
+    s3: s3ConfigSchema,
+  })
+    .refine((s) => s.driver !== 's3' || s.s3.bucket !== undefined, { path: ['s3', 'bucket'], message: 'storage.driver s3 needs storage.s3.bucket' })
+    .refine((s) => (s.s3.accessKeyId === undefined) === (s.s3.secretAccessKey === undefined), {
+      path: ['s3', 'secretAccessKey'],
+      message: 'give both accessKeyId and secretAccessKey, or neither (the SDK default chain)',
+    })
+    .describe('Blob storage.'),
   metadata: section({
     driver: z
       .enum(['sqlite', 'postgres'])

@@ -46,6 +46,10 @@ export class BlobService implements Blobs {
     }
   }
 
+  async redirect(blob: BlobRecord): Promise<string | null> {
+    return (await this.driver.redirectUrl?.(blobKey(requireDigest(blob.digest)))) ?? null;
+  }
+
   async mount(repository: string, digest: string, source: MountSource, origin?: EventOrigin): Promise<boolean> {
     requireDigest(digest);
     const { from } = source;

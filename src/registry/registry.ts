@@ -10,6 +10,7 @@ import type { MetadataStore } from '../metadata/store.js';
 import { openMetadataStore } from '../metadata/open.js';
 import type { BlobDriver } from '../storage/driver.js';
 import { FilesystemDriver } from '../storage/filesystem.js';
+import { S3Driver } from '../storage/s3/driver.js';
 import { BlobService } from './blobs.js';
 import { ManifestService } from './manifests.js';
 import { PullRecorder } from './pull-recorder.js';
@@ -108,6 +109,8 @@ export function createDriver(config: Config): BlobDriver {
   switch (config.storage.driver) {
     case 'filesystem':
       return new FilesystemDriver(config.storage.filesystem.root!);
+    case 's3':
+      return new S3Driver(config.storage.s3);
   }
 }
 

@@ -20,6 +20,8 @@ export interface BlobReader {
    * first is written (to send headers). BlobUnknown, before `onOpen`, when the bytes are missing.
    */
   serve(repository: string, blob: BlobRecord, range: ByteRange | undefined, destination: Writable, onOpen: () => void): Promise<void>;
+  /** A URL to send the client to for the bytes instead of serving them (storage.s3.redirect), or null. */
+  redirect?(blob: BlobRecord): Promise<string | null>;
 }
 
 /** Where a cross-repository mount may take a blob from. */

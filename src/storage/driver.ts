@@ -49,6 +49,11 @@ export interface BlobDriver {
   /** Removes an upload's staging area; no error when it is already gone. */
   abortUpload(uploadId: string): Promise<void>;
   listUploads(): AsyncIterable<{ id: string; modifiedAt: number }>;
+  /**
+   * A short-lived URL clients may download the object from directly, or null to have the registry send it.
+   * Optional: drivers whose bytes are not reachable by clients (a disk) leave it out.
+   */
+  redirectUrl?(key: string): Promise<string | null>;
 }
 
 export class NotFoundError extends Error {

@@ -23,6 +23,12 @@ export const getBlob: Handler = async ({ req, res, services, params }) => {
     send(res, 200, { ...headers, 'Content-Length': blob.size });
     return;
   }
+  const location = await services.blobs.redirect?.(blob);
+  if (location) {
+    // The client fetches the bytes (and its Range) from the bucket; the digest headers still come from here.
+    send(res, 307, { 'Docker-Content-Digest': digest, Location: location });
+    return;
+  }
   const partial = range.kind === 'partial' ? range.range : undefined;
   await services.blobs.serve(name, blob, partial, res, () => {
     if (partial) {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test, beforeEach, afterEach } from 'node:test';
 import { Readable, Writable } from 'node:stream';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { NotFoundError, OffsetMismatchError, type BlobDriver } from '../../../src/storage/driver.js';
 
 async function readAll(stream: Readable): Promise<Buffer> {
@@ -24,6 +24,33 @@ export interface DriverFixture {
   openFiles?(): Promise<number>;
   /** Buffers the driver has lent out and not got back: must return to 0 once a download settles. */
   buffersInUse?(): number;
+  /** Bytes of the very-large-stream case: as large as the driver's tier affords (a memory driver holds them all). */
+  largeStreamBytes?: number;
+}
+
+/** A deterministic stream of `size` bytes in 64 KiB chunks, generated as read (never held whole). */
+function patternStream(size: number, seed: number): Readable {
+  let sent = 0;
+  return new Readable({
+    read() {
+      if (sent >= size) return void this.push(null);
+      const n = Math.min(64 * 1024, size - sent);
+      const chunk = Buffer.allocUnsafe(64 * 1024);
+      for (let i = 0; i < chunk.length; i += 4) chunk.writeInt32LE(Math.imul(sent + i, 2654435761) ^ seed, i);
+      sent += n;
+      this.push(chunk.subarray(0, n));
+    },
+  });
+}
+
+async function sha256Of(stream: Readable): Promise<{ digest: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const c of stream) {
+    hash.update(c as Buffer);
+    size += (c as Buffer).length;
+  }
+  return { digest: hash.digest('hex'), size };
 }
 
 /**
@@ -221,6 +248,63 @@ export function blobDriverConformance(name: string, create: () => Promise<Driver
       const size = await fx.driver.uploadSize('u7');
       assert.ok(size !== null && size <= 10);
       assert.equal(await fx.driver.appendUpload('u7', size!, Readable.from([Buffer.from('tail')])), size! + 4);
+    });
+
+    // Distribution's driver suite cases: many small appends, a very large stream, concurrent readers, range edges.
+    test('many small appends of odd sizes, across several MiB, commit to exactly the bytes appended', async () => {
+      const pieces = [1, 7, 65_537, 3 * 1024 * 1024 + 3, 1, 2 * 1024 * 1024 - 1, 999_999, 4 * 1024 * 1024, 13, 1024 * 1024 + 17];
+      const data = randomBytes(pieces.reduce((a, b) => a + b, 0));
+      await fx.driver.createUpload('small');
+      let offset = 0;
+      for (const n of pieces) {
+        assert.equal(await fx.driver.appendUpload('small', offset, Readable.from([data.subarray(offset, offset + n)])), offset + n);
+        offset += n;
+        assert.equal(await fx.driver.uploadSize('small'), offset);
+      }
+      assert.deepEqual(await readAll(await fx.driver.readUpload('small')), data);
+      await fx.driver.commitUpload('small', 'blobs/small-appends');
+      assert.ok((await readAll(await fx.driver.read('blobs/small-appends'))).equals(data));
+      for (const [start, end] of [[0, 0], [data.length - 1, data.length - 1], [0, data.length - 1], [5 * 1024 * 1024 - 1, 5 * 1024 * 1024], [65_544, 65_545]] as const) {
+        assert.ok((await readAll(await fx.driver.read('blobs/small-appends', { start, end }))).equals(data.subarray(start, end + 1)), `range ${start}-${end}`);
+      }
+    });
+
+    test('a very large stream is staged and served with bounded memory', async () => {
+      const size = fx.largeStreamBytes ?? 8 * 1024 * 1024;
+      const expected = await sha256Of(patternStream(size, 7));
+      let peak = 0;
+      const base = process.memoryUsage().rss;
+      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss - base)), 20);
+      try {
+        await fx.driver.createUpload('large');
+        assert.equal(await fx.driver.appendUpload('large', 0, patternStream(size, 7)), size);
+        await fx.driver.commitUpload('large', 'blobs/large');
+        assert.equal((await fx.driver.stat('blobs/large'))?.size, size);
+        assert.deepEqual(await sha256Of(await fx.driver.read('blobs/large')), expected);
+        const hash = createHash('sha256');
+        const sink = new Writable({
+          write(chunk: Buffer, _enc, done) {
+            hash.update(chunk);
+            done();
+          },
+        });
+        await fx.driver.send('blobs/large', undefined, sink);
+        assert.equal(hash.digest('hex'), expected.digest);
+      } finally {
+        clearInterval(sampler);
+      }
+      if (size >= 64 * 1024 * 1024) assert.ok(peak < size / 2, `memory grew by ${peak} bytes streaming ${size}`);
+    });
+
+    test('concurrent readers of one object each get every byte, and ranges at its edges', async () => {
+      const data = randomBytes(6 * 1024 * 1024 + 1);
+      await commit('c1', 'blobs/shared', data);
+      const sinks = Array.from({ length: 6 }, () => new SlowSink());
+      const ranged = Promise.all([[0, 0], [data.length - 1, data.length - 1], [1, data.length - 2]].map(async ([start, end]) => {
+        assert.ok((await readAll(await fx.driver.read('blobs/shared', { start: start!, end: end! }))).equals(data.subarray(start, end! + 1)));
+      }));
+      await Promise.all([...sinks.map((sink) => fx.driver.send('blobs/shared', undefined, sink)), ranged]);
+      for (const sink of sinks) assert.ok(sink.bytes.equals(data));
     });
   });
 }

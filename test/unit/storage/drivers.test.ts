@@ -16,7 +16,7 @@ blobDriverConformance('memory', async () => ({ driver: new MemoryDriver(), clean
 
 blobDriverConformance('filesystem', async () => {
   const root = await mkdtemp(join(tmpdir(), 'wharf-fs-'));
-  return { driver: new FilesystemDriver(root), cleanup: () => rm(root, { recursive: true, force: true }), openFiles, buffersInUse: () => sharedBufferPool.inUse };
+  return { driver: new FilesystemDriver(root), cleanup: () => rm(root, { recursive: true, force: true }), openFiles, buffersInUse: () => sharedBufferPool.inUse, largeStreamBytes: 64 * 1024 * 1024 };
 });
 
 async function filesystemWith(pool: BufferPool, data: Buffer): Promise<{ driver: FilesystemDriver; root: string }> {
