@@ -46,12 +46,14 @@ describe('the packed and installed wharf', () => {
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  test('npm pack ships the compiled program and its README, no sources, tests or source maps', (t) => {
+  test('npm pack ships the compiled program, the built web UI and its README, no sources, tests or source maps', (t) => {
     const files = packed.files.map((f) => f.replace(/^package\//, ''));
     assert.ok(files.includes('dist/src/cli/main.js'), 'the bin');
+    assert.ok(files.includes('dist/web/manifest.json'), 'the web UI, built by prepack');
+    assert.ok(files.some((f) => /^dist\/web\/assets\/main-\w+\.js$/.test(f)), 'its hashed script');
     assert.ok(files.includes('package.json') && files.includes('README.md'));
-    assert.deepEqual(files.filter((f) => !f.startsWith('dist/src/') && f !== 'package.json' && f !== 'README.md'), [], 'nothing else at top level');
-    assert.deepEqual(files.filter((f) => !/\.js$|\.json$|\.md$/.test(f)), [], 'no .ts, .map or build info');
+    assert.deepEqual(files.filter((f) => !f.startsWith('dist/src/') && !f.startsWith('dist/web/') && f !== 'package.json' && f !== 'README.md'), [], 'nothing else at top level');
+    assert.deepEqual(files.filter((f) => !/\.js$|\.json$|\.md$|^dist\/web\/assets\/[\w-]+\.css$/.test(f)), [], 'no .ts, .map or build info');
     assert.ok(packed.tarballBytes < 1024 * 1024, `tarball of ${packed.tarballBytes} bytes`);
     t.diagnostic(`tarball ${(packed.tarballBytes / 1024).toFixed(0)} KiB, ${files.length} files; npm pack (clean build) ${packed.packMs} ms; npm install -g ${installed.installMs} ms`);
   });
@@ -87,6 +89,12 @@ describe('the packed and installed wharf', () => {
     try {
       const ms = await waitFor200(`http://127.0.0.1:${port}/v2/`, () => (child.exitCode !== null ? `wharf serve exited ${child.exitCode}: ${stderr}` : null));
       t.diagnostic(`installed wharf serve: first 200 after ${ms} ms`);
+      const page = await fetch(`http://127.0.0.1:${port}/`);
+      assert.equal(page.status, 200, 'the web UI from the packed assets');
+      const html = await page.text();
+      const script = /src="([^"]+\.js)"/.exec(html)?.[1];
+      assert.ok(script, `the page names its script: ${html.slice(0, 300)}`);
+      assert.equal((await fetch(new URL(script, `http://127.0.0.1:${port}/`))).status, 200, 'its hashed script is served');
       const status = await run(installed.bin, ['status', '--data-dir', dataDir], { cwd });
       assert.equal(status.code, 0, status.stdout.toString() + status.stderr);
       assert.match(status.stdout.toString(), /^server: +ready/m);

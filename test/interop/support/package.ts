@@ -14,7 +14,7 @@ export interface PackedWharf {
 }
 
 /** What the build needs, as a fresh clone has it; node_modules is shared with the checkout (dev tools included). */
-const sourceEntries = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'src'];
+const sourceEntries = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'src', 'web'];
 
 export async function packWharf(work: string): Promise<PackedWharf> {
   const tree = join(work, 'source');
