@@ -198,7 +198,7 @@ describe('backup and restore', () => {
         if (++snapshots === 1) {
           // After the first snapshot recorded it, the image is deleted and collected.
           await reg.manifests.delete('app', { digest: doomed.digest });
-          const gc = await reg.gc.run({ deleteUntagged: true, dryRun: false, gracePeriod: 0 });
+          const gc = await reg.gc.run({ deleteUntagged: true, dryRun: false, gracePeriod: 0, trigger: 'cli' });
           assert.ok(gc.blobsDeleted >= 2, `gc deleted ${gc.blobsDeleted} blobs`);
         }
       },
@@ -228,7 +228,7 @@ describe('backup and restore', () => {
           const doomed = await pushImage(reg, 'app', `doomed${attempts}`);
           await exportNow(sink);
           await reg.manifests.delete('app', { digest: doomed.digest });
-          await reg.gc.run({ deleteUntagged: true, dryRun: false, gracePeriod: 0 });
+          await reg.gc.run({ deleteUntagged: true, dryRun: false, gracePeriod: 0, trigger: 'cli' });
         },
       }),
       /garbage collection kept deleting blobs the metadata snapshot references \(2 attempts\)/,
@@ -245,7 +245,7 @@ describe('backup and restore', () => {
     const summary = await backup({
       exportMetadata: async (sink) => {
         await exportNow(sink);
-        const gc = await reg.gc.run({ deleteUntagged: false, dryRun: false, gracePeriod: 0 });
+        const gc = await reg.gc.run({ deleteUntagged: false, dryRun: false, gracePeriod: 0, trigger: 'cli' });
         assert.equal(gc.blobsDeleted, 1, 'GC takes the loose blob after the snapshot recorded it');
       },
       onNotice: (m) => notices.push(m),
@@ -264,7 +264,7 @@ describe('backup and restore', () => {
     const first = await pushImage(reg, 'app', 'v1', [randomBytes(1000)]);
     const s1 = await backup({ keep: 2 });
     await reg.manifests.delete('app', { digest: first.digest });
-    await reg.gc.run({ deleteUntagged: true, dryRun: false, gracePeriod: 0 });
+    await reg.gc.run({ deleteUntagged: true, dryRun: false, gracePeriod: 0, trigger: 'cli' });
     const second = await pushImage(reg, 'app', 'v2', [randomBytes(1000)]);
     const s2 = await backup({ keep: 2 });
     assert.deepEqual(s2.pruned, { snapshots: [], blobs: 0, bytes: 0 });
