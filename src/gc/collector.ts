@@ -154,8 +154,8 @@ export class GarbageCollector {
         try {
           const decision = await this.metadata.collectBlob(digest, cutoff, options.gracePeriod, false);
           if (decision.outcome === 'deferred') counts.deferred++;
-          if (decision.outcome === 'deleted') {
-            await this.deleteBytes(digest);
+          // Counted by the pass that forgets the pending deletion: another node's pass may finish it first.
+          if (decision.outcome === 'deleted' && (await this.deleteBytes(digest))) {
             counts.blobsDeleted++;
             counts.bytesFreed += decision.size;
           }
@@ -169,10 +169,11 @@ export class GarbageCollector {
     }
   }
 
-  private async deleteBytes(digest: string): Promise<void> {
+  /** True when this call finished the deletion (see clearPendingDeletion). */
+  private async deleteBytes(digest: string): Promise<boolean> {
     const parsed = parseDigest(digest);
     if (parsed) await this.driver.delete(blobKey(parsed));
-    await this.metadata.clearPendingDeletion(digest);
+    return this.metadata.clearPendingDeletion(digest);
   }
 
   /** Deletions a crashed pass recorded but did not finish; a blob pushed again since then is left alone. */
@@ -182,10 +183,7 @@ export class GarbageCollector {
       if (!(await this.metadata.acquireBlobLease(digest, owner, leaseTtlMs))) continue;
       try {
         if (await this.metadata.getBlob(digest)) await this.metadata.clearPendingDeletion(digest);
-        else {
-          await this.deleteBytes(digest);
-          counts.blobsDeleted++;
-        }
+        else if (await this.deleteBytes(digest)) counts.blobsDeleted++;
       } finally {
         await this.metadata.releaseBlobLease(digest, owner);
       }

@@ -145,8 +145,8 @@ export class SqliteGc implements Omit<GcStore, 'getBlob'> {
     return this.stmt.pendingDeletions.all(limit).map((r) => r.digest);
   }
 
-  async clearPendingDeletion(digest: string): Promise<void> {
-    this.stmt.clearPendingDeletion.run(digest);
+  async clearPendingDeletion(digest: string): Promise<boolean> {
+    return this.stmt.clearPendingDeletion.run(digest).changes > 0;
   }
 
   async collectManifest(review: ManifestReview, cutoff: number, graceMs: number, dryRun: boolean): Promise<GcDecision> {

@@ -353,7 +353,7 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.gc.pendingBlobDeletions(limit);
   }
 
-  clearPendingDeletion(digest: string): Promise<void> {
+  clearPendingDeletion(digest: string): Promise<boolean> {
     return this.gc.clearPendingDeletion(digest);
   }
 

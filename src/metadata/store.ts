@@ -276,8 +276,12 @@ export interface GcStore {
   collectBlob(digest: string, cutoff: number, graceMs: number, dryRun: boolean): Promise<GcDecision>;
   /** Digests whose record collectBlob removed and whose bytes are not confirmed deleted yet. */
   pendingBlobDeletions(limit: number): Promise<string[]>;
-  /** The bytes are gone (or the blob was pushed again and must stay): forget the pending deletion. */
-  clearPendingDeletion(digest: string): Promise<void>;
+  /**
+   * The bytes are gone (or the blob was pushed again and must stay): forget the pending deletion. True when this call
+   * forgot it, false when it was already gone: with several GC passes at once (several nodes), only the pass whose
+   * call returns true counts the blob as freed.
+   */
+  clearPendingDeletion(digest: string): Promise<boolean>;
   /** Deletes an untagged manifest that no surviving index or subject keeps, once older than `cutoff`. */
   collectManifest(review: ManifestReview, cutoff: number, graceMs: number, dryRun: boolean): Promise<GcDecision>;
   /** Finishes removing the contents of deleted repositories (a deletion cut short); returns how many. */

@@ -129,8 +129,8 @@ export class PostgresGc implements Omit<GcStore, 'getBlob'> {
     return (await this.db.rows<{ digest: string }>(sql.pendingDeletions, [limit])).map((r) => r.digest);
   }
 
-  async clearPendingDeletion(digest: string): Promise<void> {
-    await this.db.query(sql.clearPendingDeletion, [digest]);
+  async clearPendingDeletion(digest: string): Promise<boolean> {
+    return ((await this.db.query(sql.clearPendingDeletion, [digest])).rowCount ?? 0) > 0;
   }
 
   collectManifest(review: ManifestReview, cutoff: number, graceMs: number, dryRun: boolean): Promise<GcDecision> {

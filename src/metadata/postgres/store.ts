@@ -383,7 +383,7 @@ export class PostgresMetadataStore implements MetadataStore {
     return this.gc.pendingBlobDeletions(limit);
   }
 
-  clearPendingDeletion(digest: string): Promise<void> {
+  clearPendingDeletion(digest: string): Promise<boolean> {
     return this.gc.clearPendingDeletion(digest);
   }
 

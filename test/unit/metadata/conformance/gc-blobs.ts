@@ -113,9 +113,9 @@ export function gcBlobContract(store: CurrentStore): void {
     assert.deepEqual(await s.pendingBlobDeletions(100), [d(13)], 'the bytes are still to be deleted');
     assert.ok(!(await s.dueBlobReviews(later(), '', 100)).includes(d(13)), 'nothing left to review');
     assert.equal((await s.collectBlob(d(13), cutoff, grace, false)).outcome, 'gone');
-    await s.clearPendingDeletion(d(13));
+    assert.equal(await s.clearPendingDeletion(d(13)), true, 'the call that forgets it says so');
     assert.deepEqual(await s.pendingBlobDeletions(100), []);
-    await s.clearPendingDeletion(d(13)); // clearing twice is harmless
+    assert.equal(await s.clearPendingDeletion(d(13)), false, 'clearing twice is harmless, and the second pass knows it came late');
   });
 
   test('gc: pending deletions honour the limit and survive until each is cleared', async () => {
