@@ -120,7 +120,7 @@ async function gcRows(n: number, log: (line: string) => void): Promise<Row[]> {
     }
     const gc = new GarbageCollector(store, new FilesystemDriver(root), pino({ level: 'silent' }));
     const t0 = performance.now();
-    const summary = await gc.run({ deleteUntagged: false, dryRun: false, gracePeriod: 0 });
+    const summary = await gc.run({ deleteUntagged: false, dryRun: false, gracePeriod: 0, trigger: 'cli' });
     const s = (performance.now() - t0) / 1000;
     if (summary.blobsDeleted !== n) throw new Error(`GC deleted ${summary.blobsDeleted} of ${n} unreferenced blobs`);
     log(`  growth: GC of ${n} unreferenced blobs in ${s.toFixed(2)} s`);

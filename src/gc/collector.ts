@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { GcStore, ManifestReview } from '../metadata/store.js';
+import type { GcStore, GcTrigger, ManifestReview } from '../metadata/store.js';
 import { Pacer } from '../metadata/yield.js';
 import { parseDigest } from '../oci/digest.js';
 import type { BlobDriver } from '../storage/driver.js';
@@ -12,6 +12,8 @@ export interface GcOptions {
   readonly dryRun: boolean;
   /** Nothing younger than this is deleted: a push in progress may be about to reference it. */
   readonly gracePeriod: number;
+  /** Kept with the pass in the store's GC record. */
+  readonly trigger: GcTrigger;
   readonly onProgress?: (progress: GcProgress) => void;
 }
 
@@ -49,8 +51,6 @@ const everythingQueued = Number.MAX_SAFE_INTEGER;
  */
 export class GarbageCollector {
   private running: Promise<GcSummary> | null = null;
-  /** The last pass that deleted (not a dry run) in this process, for the UI's storage page. */
-  last: { readonly at: number; readonly summary: GcSummary } | null = null;
 
   constructor(
     private readonly metadata: GcStore,
@@ -60,14 +60,9 @@ export class GarbageCollector {
 
   /** One pass; concurrent callers share the pass in progress. */
   run(options: GcOptions): Promise<GcSummary> {
-    this.running ??= this.pass(options)
-      .then((summary) => {
-        if (!summary.dryRun) this.last = { at: Date.now(), summary };
-        return summary;
-      })
-      .finally(() => {
-        this.running = null;
-      });
+    this.running ??= this.pass(options).finally(() => {
+      this.running = null;
+    });
     return this.running;
   }
 
@@ -89,13 +84,16 @@ export class GarbageCollector {
       }
     }
     await this.blobPhase(options, owner, counts, pacer);
-    const summary: GcSummary = { dryRun: options.dryRun, ...counts, durationMs: Date.now() - started };
+    const finishedAt = Date.now();
+    const summary: GcSummary = { dryRun: options.dryRun, ...counts, durationMs: finishedAt - started };
     if (!options.dryRun) {
       await this.metadata.recordGcPass({
         freedBytes: counts.bytesFreed,
         deletedBlobs: counts.blobsDeleted,
         deletedManifests: counts.manifestsDeleted,
-        finishedAt: Date.now(),
+        finishedAt,
+        durationMs: summary.durationMs,
+        trigger: options.trigger,
       });
     }
     this.log.info({ gc: summary }, options.dryRun ? 'garbage collection dry run' : 'garbage collection finished');

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { GcDecision, GcStore, GcTotals, ManifestReview } from './store.js';
+import type { GcDecision, GcPass, GcStore, GcTotals, ManifestReview } from './store.js';
 import { backgroundBatch, yieldToEventLoop } from './yield.js';
 
 /**
@@ -73,11 +73,15 @@ export class SqliteGc implements Omit<GcStore, 'getBlob'> {
       dropRepository: db.prepare('DELETE FROM repositories WHERE id = ? AND deleted = 1'),
       recordPass: db.prepare(
         `UPDATE gc_totals SET runs = runs + 1, freed_bytes = freed_bytes + @freedBytes, deleted_blobs = deleted_blobs + @deletedBlobs,
-           deleted_manifests = deleted_manifests + @deletedManifests, last_finished_at = @finishedAt, last_freed_bytes = @freedBytes`,
+           deleted_manifests = deleted_manifests + @deletedManifests, last_finished_at = @finishedAt, last_freed_bytes = @freedBytes,
+           last_deleted_blobs = @deletedBlobs, last_deleted_manifests = @deletedManifests, last_duration_ms = @durationMs,
+           last_trigger = @trigger`,
       ),
       totals: db.prepare<[], GcTotals>(
         `SELECT runs, freed_bytes AS freedBytes, deleted_blobs AS deletedBlobs, deleted_manifests AS deletedManifests,
-           last_finished_at AS lastFinishedAt, last_freed_bytes AS lastFreedBytes FROM gc_totals`,
+           last_finished_at AS lastFinishedAt, last_freed_bytes AS lastFreedBytes, last_deleted_blobs AS lastDeletedBlobs,
+           last_deleted_manifests AS lastDeletedManifests, last_duration_ms AS lastDurationMs, last_trigger AS lastTrigger
+           FROM gc_totals`,
       ),
     };
   }
@@ -190,8 +194,8 @@ export class SqliteGc implements Omit<GcStore, 'getBlob'> {
     return ids.length;
   }
 
-  async recordGcPass(pass: { freedBytes: number; deletedBlobs: number; deletedManifests: number; finishedAt: number }): Promise<void> {
-    this.stmt.recordPass.run(pass);
+  async recordGcPass(pass: GcPass): Promise<void> {
+    this.stmt.recordPass.run({ ...pass, durationMs: Math.round(pass.durationMs) });
   }
 
   async gcTotals(): Promise<GcTotals> {

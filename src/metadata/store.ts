@@ -125,7 +125,25 @@ export interface GcDecision {
   readonly size: number;
 }
 
-/** What every finished GC pass (the server's or `wharf gc`'s) added up to, kept in the store so all processes see it. */
+/** What started a GC pass: the server's schedule, `wharf gc`, or an admin in the web UI. */
+export type GcTrigger = 'schedule' | 'cli' | 'ui';
+
+/** One finished GC pass (not a dry run). */
+export interface GcPass {
+  readonly freedBytes: number;
+  readonly deletedBlobs: number;
+  readonly deletedManifests: number;
+  /** Epoch ms. */
+  readonly finishedAt: number;
+  readonly durationMs: number;
+  readonly trigger: GcTrigger;
+}
+
+/**
+ * What every finished GC pass (the server's, `wharf gc`'s or the UI's) added up to, and the last one, kept in the
+ * store: it is the one record of GC that metrics, `wharf status` (server running or not) and the UI read, across
+ * restarts and, on PostgreSQL, across nodes.
+ */
 export interface GcTotals {
   readonly runs: number;
   readonly freedBytes: number;
@@ -134,6 +152,11 @@ export interface GcTotals {
   /** When the last pass finished (epoch ms), null before the first. */
   readonly lastFinishedAt: number | null;
   readonly lastFreedBytes: number;
+  readonly lastDeletedBlobs: number;
+  readonly lastDeletedManifests: number;
+  readonly lastDurationMs: number;
+  /** Null before the first pass, and for a last pass recorded before the store kept its trigger. */
+  readonly lastTrigger: GcTrigger | null;
 }
 
 export interface ManifestReview {
@@ -263,8 +286,8 @@ export interface GcStore {
   collectManifest(review: ManifestReview, cutoff: number, graceMs: number, dryRun: boolean): Promise<GcDecision>;
   /** Finishes removing the contents of deleted repositories (a deletion cut short); returns how many. */
   purgeDeletedRepositories(): Promise<number>;
-  /** Adds a finished pass (not a dry run) to the totals. */
-  recordGcPass(pass: { readonly freedBytes: number; readonly deletedBlobs: number; readonly deletedManifests: number; readonly finishedAt: number }): Promise<void>;
+  /** Adds a finished pass (not a dry run) to the totals and keeps it as the last pass. */
+  recordGcPass(pass: GcPass): Promise<void>;
   gcTotals(): Promise<GcTotals>;
 }
 

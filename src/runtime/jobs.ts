@@ -3,7 +3,6 @@ import type { Config } from '../config/schema.js';
 import type { WebhookDispatcher } from '../events/dispatcher.js';
 import type { Registry } from '../registry/registry.js';
 import { repeating, type BackgroundJob } from './background-jobs.js';
-import { recordGcRun } from './gc-record.js';
 
 /** Pull times wait in memory this long at most; retention reads them in days, so seconds of delay cost nothing. */
 const pullFlushInterval = 10_000;
@@ -29,8 +28,7 @@ export function gcScheduleJob(registry: Registry, config: Config): BackgroundJob
       return;
     }
     try {
-      const result = await registry.collect({ deleteUntagged: gc.deleteUntagged, dryRun: false, gracePeriod: gc.gracePeriod });
-      await recordGcRun(config.storage.dataDir, result.gc, 'schedule');
+      await registry.collect({ deleteUntagged: gc.deleteUntagged, dryRun: false, gracePeriod: gc.gracePeriod, trigger: 'schedule' });
     } catch (err) {
       registry.log.error({ err }, 'garbage collection failed');
     }

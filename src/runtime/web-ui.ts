@@ -20,12 +20,19 @@ function maintenanceOf(registry: Registry): Maintenance {
         return null;
       }
     },
-    lastGc() {
-      const last = registry.gc.last;
-      return last === null ? null : { at: last.at, report: report(last.summary) };
+    async lastGc() {
+      const t = await metadata.gcTotals();
+      if (t.lastFinishedAt === null) return null;
+      return {
+        at: t.lastFinishedAt,
+        trigger: t.lastTrigger,
+        report: { dryRun: false, manifestsDeleted: t.lastDeletedManifests, blobsDeleted: t.lastDeletedBlobs, bytesFreed: t.lastFreedBytes, durationMs: t.lastDurationMs },
+        runs: t.runs,
+        totalBytesFreed: t.freedBytes,
+      };
     },
     async runGc(dryRun) {
-      const { gc } = await registry.collect({ dryRun, deleteUntagged: config.gc.deleteUntagged, gracePeriod: config.gc.gracePeriod });
+      const { gc } = await registry.collect({ dryRun, deleteUntagged: config.gc.deleteUntagged, gracePeriod: config.gc.gracePeriod, trigger: 'ui' });
       return report(gc);
     },
     async deliveries() {

@@ -8,6 +8,17 @@ export interface GcReport {
   readonly durationMs: number;
 }
 
+/** The last GC pass any process ran (the server's schedule, `wharf gc`, this UI), as the metadata store recorded it. */
+export interface LastGc {
+  readonly at: number;
+  /** Null for a pass recorded before the store kept what started it. */
+  readonly trigger: 'schedule' | 'cli' | 'ui' | null;
+  readonly report: GcReport;
+  /** Every pass so far. */
+  readonly runs: number;
+  readonly totalBytesFreed: number;
+}
+
 export interface DeadDelivery {
   readonly endpoint: string;
   readonly eventId: number;
@@ -21,7 +32,7 @@ export interface Maintenance {
   totals(): Promise<{ repositories: number; manifests: number; blobs: number; blobBytes: number }>;
   /** The file system holding the data directory. */
   disk(): Promise<{ total: number; free: number } | null>;
-  lastGc(): { at: number; report: GcReport } | null;
+  lastGc(): Promise<LastGc | null>;
   runGc(dryRun: boolean): Promise<GcReport>;
   deliveries(): Promise<{ endpoints: { endpoint: string; pending: number; dead: number }[]; dead: DeadDelivery[] }>;
   /** Puts dead letters (of one endpoint, or all) back in their queues; how many. */

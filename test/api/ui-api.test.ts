@@ -172,6 +172,16 @@ describe('UI JSON API', () => {
     assert.equal(dry.status, 200);
     assert.equal(dry.json.dryRun, true);
     assert.equal((await admin.call('POST', 'gc', { dryRun: 'yes' })).status, 400);
+    assert.equal((await admin.call('GET', 'storage')).json.lastGc, null, 'a dry run is no pass');
+    const real = await admin.call('POST', 'gc', { dryRun: false });
+    assert.equal(real.status, 200);
+    // The last pass comes from the metadata store, as `wharf status` and metrics see it.
+    const { lastGc } = (await admin.call('GET', 'storage')).json;
+    assert.equal(lastGc.trigger, 'ui');
+    assert.equal(lastGc.runs, 1);
+    assert.ok(Date.now() - lastGc.at < 60_000);
+    assert.deepEqual(lastGc.report, { ...real.json, durationMs: lastGc.report.durationMs });
+    assert.ok(Math.abs(lastGc.report.durationMs - real.json.durationMs) <= 1);
     assert.deepEqual((await admin.call('GET', 'webhooks')).json, { endpoints: [], dead: [] });
   });
 

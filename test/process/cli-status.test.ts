@@ -86,6 +86,7 @@ test('wharf status reports content, last GC, webhook dead letters, lockouts and 
   assert.ok(report.storage.contentBytes > 3 * 2000);
   assert.ok(report.storage.filesystem.freeBytes > 0 && report.storage.filesystem.freeBytes <= report.storage.filesystem.sizeBytes);
   assert.equal(report.gc.last?.trigger, 'cli');
+  assert.equal(report.gc.runs, 1);
   assert.ok(Date.now() - Date.parse(report.gc.last.finishedAt) < 60_000);
   assert.deepEqual(report.webhooks.endpoints, [{ name: 'hook', configured: true, pending: 0, dead: 3 }]);
   assert.deepEqual(report.lockouts.locks?.map((l) => [l.address, l.user]), [['127.0.0.9', 'admin']]);
@@ -131,4 +132,14 @@ test('wharf status on a stopped registry: not running, exit 1, the data still re
   const ready = await wharfCli(['status', '--ready', '--config', config, '--data-dir', dataDir]);
   assert.equal(ready.code, 1);
   assert.match(ready.stdout, /^not ready: no answer: ECONNREFUSED/);
+
+  // The last GC pass is read from the metadata store, so a pass run while the server is down still shows.
+  const gc = await wharfCli(['gc', '--data-dir', dataDir]);
+  assert.equal(gc.code, 0, gc.stderr);
+  const after = JSON.parse((await wharfCli(['status', '--json', '--config', config, '--data-dir', dataDir])).stdout) as StatusReport;
+  assert.equal(after.gc.runs, 1);
+  assert.equal(after.gc.last?.trigger, 'cli');
+  assert.deepEqual([after.gc.last.manifestsDeleted, after.gc.last.blobsDeleted, after.gc.last.bytesFreed], [0, 0, 0]);
+  assert.ok(Date.now() - Date.parse(after.gc.last.finishedAt) < 60_000);
+  assert.match((await wharfCli(['status', '--config', config, '--data-dir', dataDir])).stdout, /^last gc: .*, wharf gc\): freed 0 B, 0 manifests and 0 blobs deleted; .*1 passes/m);
 });

@@ -14,12 +14,23 @@ interface GcReport {
 interface Storage {
   totals: { repositories: number; manifests: number; blobs: number; blobBytes: number };
   disk: { total: number; free: number } | null;
-  lastGc: { at: number; report: GcReport } | null;
+  lastGc: { at: number; trigger: 'schedule' | 'cli' | 'ui' | null; report: GcReport; runs: number; totalBytesFreed: number } | null;
   repositories: { name: string; bytes: number; manifests: number; tags: number; quota: number | null }[];
 }
 interface Hooks {
   endpoints: { endpoint: string; pending: number; dead: number }[];
   dead: { endpoint: string; eventId: number; repository: string; attempts: number; lastError: string | null; createdAt: number }[];
+}
+
+const triggers = { schedule: 'scheduled', cli: 'wharf gc', ui: 'from this UI' } as const;
+
+function lastGcText(last: NonNullable<Storage['lastGc']>): string {
+  const r = last.report;
+  return (
+    `${ago(last.at)}${last.trigger ? ` (${triggers[last.trigger]})` : ''}: freed ${bytes(r.bytesFreed)}, ` +
+    `${r.blobsDeleted} blobs and ${r.manifestsDeleted} manifests deleted in ${(r.durationMs / 1000).toFixed(1)} s; ` +
+    `${bytes(last.totalBytesFreed)} over ${last.runs} passes`
+  );
 }
 
 export function StoragePage() {
@@ -70,7 +81,7 @@ export function StoragePage() {
             <dt>Disk</dt>
             <dd>{data.disk ? `${bytes(data.disk.free)} free of ${bytes(data.disk.total)}` : 'unknown'}</dd>
             <dt>Last GC</dt>
-            <dd>{data.lastGc ? `${ago(data.lastGc.at)}, freed ${bytes(data.lastGc.report.bytesFreed)}` : 'not since the server started'}</dd>
+            <dd>{data.lastGc ? lastGcText(data.lastGc) : 'never'}</dd>
             <dt>Next GC would reclaim</dt>
             <dd>{dry ? `${bytes(dry.bytesFreed)} (${dry.blobsDeleted} blobs, ${dry.manifestsDeleted} manifests)` : 'run a dry run to see'}</dd>
           </dl>

@@ -16,7 +16,7 @@ export const getStorage: ApiV1Handler = async (ctx) => {
   sendJson(ctx.res, 200, {
     totals: await maintenance.totals(),
     disk: await maintenance.disk(),
-    lastGc: maintenance.lastGc(),
+    lastGc: await maintenance.lastGc(),
     repositories,
   });
 };

@@ -3,7 +3,6 @@ import { dataOptions, loadExistingRegistry } from '../config-options.js';
 import { parseDuration } from '../../config-fields/duration.js';
 import { createLogger } from '../../log/logger.js';
 import { openRegistry } from '../../registry/registry.js';
-import { recordGcRun } from '../../runtime/gc-record.js';
 import { formatBytes } from '../progress.js';
 
 export const gcUsage = `wharf gc [--dry-run] [--delete-untagged] [--grace DURATION] [--config FILE] [--data-dir DIR]
@@ -32,13 +31,13 @@ export async function gcCommand(args: string[]): Promise<number> {
       deleteUntagged: values['delete-untagged'] ?? config.gc.deleteUntagged,
       dryRun: values['dry-run'],
       gracePeriod: grace,
+      trigger: 'cli',
       onProgress: (p) => {
         const line = `gc: ${p.phase}: ${p.reviewed} reviewed`;
         process.stderr.write(tty ? `\r${line}\u001b[K` : `${line}\n`);
       },
     });
     if (tty) process.stderr.write('\n');
-    await recordGcRun(config.storage.dataDir, summary, 'cli');
     for (const a of retention) {
       process.stdout.write(`retention: ${values['dry-run'] ? 'would delete' : 'deleted'} ${a.repository}${a.tag ? `:${a.tag}` : `@${a.digest}`} (${a.reason})\n`);
     }

@@ -1,6 +1,6 @@
 // What `wharf status` reports, and its text form. The JSON form is this object as it is: scripts read the same
 // fields the text shows.
-import type { GcRecord } from '../../runtime/gc-record.js';
+import type { GcTotals, GcTrigger } from '../../metadata/store.js';
 import { formatBytes, formatDuration } from '../progress.js';
 import type { Lock } from './auth.js';
 
@@ -10,6 +10,32 @@ export interface CheckState {
   readonly lastError: string | null;
   readonly checkedAt: string | null;
 }
+
+/** The last GC pass any process ran, as the metadata store recorded it. */
+export interface LastGcPass {
+  /** ISO-8601 time the pass finished. */
+  readonly finishedAt: string;
+  /** Null for a pass recorded before the store kept what started it. */
+  readonly trigger: GcTrigger | null;
+  readonly durationMs: number;
+  readonly manifestsDeleted: number;
+  readonly blobsDeleted: number;
+  readonly bytesFreed: number;
+}
+
+export function lastGcPass(t: GcTotals): LastGcPass | null {
+  if (t.lastFinishedAt === null) return null;
+  return {
+    finishedAt: new Date(t.lastFinishedAt).toISOString(),
+    trigger: t.lastTrigger,
+    durationMs: t.lastDurationMs,
+    manifestsDeleted: t.lastDeletedManifests,
+    blobsDeleted: t.lastDeletedBlobs,
+    bytesFreed: t.lastFreedBytes,
+  };
+}
+
+const triggerNames: Record<GcTrigger, string> = { schedule: 'scheduled', cli: 'wharf gc', ui: 'web UI' };
 
 export interface StatusReport {
   /** Of the wharf that ran this command (the server's own is the package it was started from). */
@@ -37,7 +63,14 @@ export interface StatusReport {
     readonly filesystem: { readonly path: string; readonly sizeBytes: number; readonly freeBytes: number; readonly usedBytes: number };
   };
   readonly content: { readonly repositories: number; readonly tags: number; readonly manifests: number; readonly blobs: number; readonly openUploads: number };
-  readonly gc: { readonly enabled: boolean; readonly intervalMs: number; readonly last: GcRecord | null };
+  readonly gc: {
+    readonly enabled: boolean;
+    readonly intervalMs: number;
+    /** Every pass so far, and the bytes they freed, as the metadata store counts them. */
+    readonly runs: number;
+    readonly freedBytes: number;
+    readonly last: LastGcPass | null;
+  };
   readonly webhooks: {
     readonly pending: number;
     readonly dead: number;
@@ -83,11 +116,13 @@ export function formatStatus(r: StatusReport, now = Date.now()): string {
   const c = r.content;
   row('content', `${c.repositories} repositories, ${c.tags} tags, ${c.manifests} manifests, ${c.blobs} blobs, ${c.openUploads} uploads in progress`);
   const gc = r.gc.last;
-  const schedule = r.gc.enabled ? `every ${formatDuration(r.gc.intervalMs)}` : 'schedule off';
+  const schedule =
+    (r.gc.enabled ? `every ${formatDuration(r.gc.intervalMs)}` : 'schedule off') +
+    (r.gc.runs ? `; ${r.gc.runs} passes freed ${formatBytes(r.gc.freedBytes)} in all` : '');
   row(
     'last gc',
     gc
-      ? `${gc.finishedAt} (${ago(gc.finishedAt, now)}, ${gc.trigger === 'cli' ? 'wharf gc' : 'scheduled'}): freed ${formatBytes(gc.bytesFreed)}, ` +
+      ? `${gc.finishedAt} (${ago(gc.finishedAt, now)}${gc.trigger ? `, ${triggerNames[gc.trigger]}` : ''}): freed ${formatBytes(gc.bytesFreed)}, ` +
           `${gc.manifestsDeleted} manifests and ${gc.blobsDeleted} blobs deleted; ${schedule}`
       : `never; ${schedule}`,
   );

@@ -10,13 +10,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Config } from '../../config/schema.js';
 import { createMetadataStore } from '../../registry/registry.js';
-import { readLastGcRun } from '../../runtime/gc-record.js';
 import { directorySlug } from '../../tls/acme.js';
 import { dataOptions, loadCommandConfig, loadExistingRegistry } from '../config-options.js';
 import { readServerState, type ServerState } from '../server-state.js';
 import { wharfVersion } from '../version.js';
 import { basic, call, type Lock } from './auth.js';
-import { formatStatus, type StatusReport } from './status-report.js';
+import { formatStatus, lastGcPass, type StatusReport } from './status-report.js';
 
 export const statusUsage = `wharf status [--json | --ready] [--url URL] [--metrics-url URL] [--config FILE] [--data-dir DIR]
                                  Readiness, listeners, storage, content, last GC, webhooks, TLS expiry, lockouts`;
@@ -124,11 +123,11 @@ export async function collectStatus(config: Config, urls: { api?: string; metric
   const { state, listeners, apiUrl } = await whereServing(config, urls.api);
   const metadata = createMetadataStore(config);
   try {
-    const [server, stats, deliveries, lastGc, tls, fsInfo, dbBytes, openUploads, locks] = await Promise.all([
+    const [server, stats, deliveries, gcTotals, tls, fsInfo, dbBytes, openUploads, locks] = await Promise.all([
       readiness(state, listeners.metrics, urls.metrics, apiUrl),
       metadata.stats(),
       metadata.deliveryStats(),
-      readLastGcRun(config.storage.dataDir),
+      metadata.gcTotals(),
       certificate(config),
       filesystem(config.storage.dataDir),
       databaseBytes(config),
@@ -155,7 +154,13 @@ export async function collectStatus(config: Config, urls: { api?: string; metric
       listeners,
       storage: { driver: config.storage.driver, contentBytes: stats.blobBytes, databaseBytes: dbBytes, filesystem: fsInfo },
       content: { repositories: stats.repositories, tags, manifests: stats.manifests, blobs: stats.blobs, openUploads },
-      gc: { enabled: config.gc.enabled, intervalMs: config.gc.interval, last: lastGc },
+      gc: {
+        enabled: config.gc.enabled,
+        intervalMs: config.gc.interval,
+        runs: gcTotals.runs,
+        freedBytes: gcTotals.freedBytes,
+        last: lastGcPass(gcTotals),
+      },
       webhooks: {
         pending: endpoints.reduce((n, e) => n + e.pending, 0),
         dead: endpoints.reduce((n, e) => n + e.dead, 0),

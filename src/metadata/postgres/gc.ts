@@ -1,4 +1,4 @@
-import type { GcDecision, GcStore, GcTotals, ManifestReview } from '../store.js';
+import type { GcDecision, GcPass, GcStore, GcTotals, ManifestReview } from '../store.js';
 import { backgroundBatch } from '../yield.js';
 import { run, statements, type Db } from './db.js';
 
@@ -54,9 +54,11 @@ const sql = statements('gc', {
   forgetManifestReviews: 'DELETE FROM gc_manifest_review WHERE repository_id = $1',
   dropRepository: 'DELETE FROM repositories WHERE id = $1 AND deleted',
   recordPass: `UPDATE gc_totals SET runs = runs + 1, freed_bytes = freed_bytes + $1, deleted_blobs = deleted_blobs + $2,
-    deleted_manifests = deleted_manifests + $3, last_finished_at = $4, last_freed_bytes = $1`,
+    deleted_manifests = deleted_manifests + $3, last_finished_at = $4, last_freed_bytes = $1,
+    last_deleted_blobs = $2, last_deleted_manifests = $3, last_duration_ms = $5, last_trigger = $6`,
   totals: `SELECT runs, freed_bytes AS "freedBytes", deleted_blobs AS "deletedBlobs", deleted_manifests AS "deletedManifests",
-    last_finished_at AS "lastFinishedAt", last_freed_bytes AS "lastFreedBytes" FROM gc_totals`,
+    last_finished_at AS "lastFinishedAt", last_freed_bytes AS "lastFreedBytes", last_deleted_blobs AS "lastDeletedBlobs",
+    last_deleted_manifests AS "lastDeletedManifests", last_duration_ms AS "lastDurationMs", last_trigger AS "lastTrigger" FROM gc_totals`,
 });
 
 /**
@@ -184,8 +186,9 @@ export class PostgresGc implements Omit<GcStore, 'getBlob'> {
     return ids.length;
   }
 
-  async recordGcPass(pass: { freedBytes: number; deletedBlobs: number; deletedManifests: number; finishedAt: number }): Promise<void> {
-    await this.db.query(sql.recordPass, [pass.freedBytes, pass.deletedBlobs, pass.deletedManifests, pass.finishedAt]);
+  async recordGcPass(pass: GcPass): Promise<void> {
+    const { freedBytes, deletedBlobs, deletedManifests, finishedAt, durationMs, trigger } = pass;
+    await this.db.query(sql.recordPass, [freedBytes, deletedBlobs, deletedManifests, finishedAt, Math.round(durationMs), trigger]);
   }
 
   async gcTotals(): Promise<GcTotals> {

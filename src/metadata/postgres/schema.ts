@@ -228,4 +228,13 @@ export const postgresMigrations: readonly string[] = [
   );
   INSERT INTO gc_totals (id, runs, freed_bytes, deleted_blobs, deleted_manifests, last_finished_at, last_freed_bytes) VALUES (1, 0, 0, 0, 0, NULL, 0);
   `,
+  // The last pass in full (what it deleted, how long it took, what started it): the store is the one record of GC
+  // that `wharf status` and the UI read, shared by every node and by `wharf gc`.
+  `
+  ALTER TABLE gc_totals
+    ADD COLUMN last_deleted_blobs bigint NOT NULL DEFAULT 0,
+    ADD COLUMN last_deleted_manifests bigint NOT NULL DEFAULT 0,
+    ADD COLUMN last_duration_ms bigint NOT NULL DEFAULT 0,
+    ADD COLUMN last_trigger text CHECK (last_trigger IN ('schedule', 'cli', 'ui'));
+  `,
 ];

@@ -198,7 +198,7 @@ describe('backup and restore', () => {
         if (++snapshots === 1) {
           // After the first snapshot recorded it, the image is deleted and collected.
           await reg.manifests.delete('app', { digest: doomed.digest });
-          const gc = await reg.gc.run({ deleteUntagged: true, dryRun: false, gracePeriod: 0 });
+          const gc = await reg.gc.run({ deleteUntagged: true, dryRun: false, gracePeriod: 0, trigger: 'cli' });
           assert.ok(gc.blobsDeleted >= 2, `gc deleted ${gc.blobsDeleted} blobs`);
         }
       },
@@ -228,7 +228,7 @@ describe('backup and restore', () => {
           const doomed = await pushImage(reg, 'app', `doomed${attempts}`);
           await exportNow(sink);
           await reg.manifests.delete('app', { digest: doomed.digest });
-          await reg.gc.run({ deleteUntagged: true, dryRun: false, gracePeriod: 0 });
+          await reg.gc.run({ deleteUntagged: true, dryRun: false, gracePeriod: 0, trigger: 'cli' });
         },
       }),
       /garbage collection kept deleting blobs the metadata snapshot references \(2 attempts\)/,
@@ -245,7 +245,7 @@ describe('backup and restore', () => {
     const summary = await backup({
       exportMetadata: async (sink) => {
         await exportNow(sink);
-        const gc = await reg.gc.run({ deleteUntagged: false, dryRun: false, gracePeriod: 0 });
+        const gc = await reg.gc.run({ deleteUntagged: false, dryRun: false, gracePeriod: 0, trigger: 'cli' });
         assert.equal(gc.blobsDeleted, 1, 'GC takes the loose blob after the snapshot recorded it');
       },
       onNotice: (m) => notices.push(m),
@@ -264,7 +264,7 @@ describe('backup and restore', () => {
     const first = await pushImage(reg, 'app', 'v1', [randomBytes(1000)]);
     const s1 = await backup({ keep: 2 });
     await reg.manifests.delete('app', { digest: first.digest });
-    await reg.gc.run({ deleteUntagged: true, dryRun: false, gracePeriod: 0 });
+    await reg.gc.run({ deleteUntagged: true, dryRun: false, gracePeriod: 0, trigger: 'cli' });
     const second = await pushImage(reg, 'app', 'v2', [randomBytes(1000)]);
     const s2 = await backup({ keep: 2 });
     assert.deepEqual(s2.pruned, { snapshots: [], blobs: 0, bytes: 0 });
@@ -312,12 +312,13 @@ describe('backup and restore', () => {
     const name = '20200101T000000Z';
     const dir = join(dest, 'snapshots', name);
     await mkdir(dir);
-    // What an older Wharf wrote: metadata.db, a copy of the database at its schema (5: before deliveries_by_event).
+    // What an older Wharf wrote: metadata.db, a copy of the database at its schema (5: before deliveries_by_event
+    // and gc_totals, which the restore's migrations then add).
     const live = new Database(join(dataDir, 'wharf.db'), { readonly: true });
     await live.backup(join(dir, 'metadata.db'));
     live.close();
     const old = new Database(join(dir, 'metadata.db'));
-    old.exec('DROP INDEX deliveries_by_event');
+    old.exec('DROP INDEX deliveries_by_event; DROP TABLE gc_totals');
     old.pragma('user_version = 5');
     old.close();
     const bytes = await readFile(join(dir, 'metadata.db'));

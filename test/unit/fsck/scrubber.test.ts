@@ -173,7 +173,7 @@ describe('fsck and the scrub on a busy registry', () => {
     };
     const collector = async () => {
       while (!stop) {
-        collected += (await f.reg.gc.run({ deleteUntagged: true, dryRun: false, gracePeriod: 100 })).blobsDeleted;
+        collected += (await f.reg.gc.run({ deleteUntagged: true, dryRun: false, gracePeriod: 100, trigger: 'cli' })).blobsDeleted;
         await new Promise((r) => setTimeout(r, 5));
       }
     };

@@ -17,7 +17,7 @@ const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 describe('online garbage collection', () => {
   let dir: string;
   let reg: Registry;
-  const run = (deleteUntagged = false, dryRun = false, gracePeriod = 0) => reg.gc.run({ deleteUntagged, dryRun, gracePeriod });
+  const run = (deleteUntagged = false, dryRun = false, gracePeriod = 0) => reg.gc.run({ deleteUntagged, dryRun, gracePeriod, trigger: 'cli' });
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'wharf-gc-'));
@@ -73,14 +73,14 @@ describe('online garbage collection', () => {
     const orphan = await blob('r');
     const young = await blob('r');
     // Only the orphan is old enough: make it so by collecting with a grace that excludes the younger blob.
-    const summary = await reg.gc.run({ deleteUntagged: false, dryRun: false, gracePeriod: 0 });
+    const summary = await reg.gc.run({ deleteUntagged: false, dryRun: false, gracePeriod: 0, trigger: 'cli' });
     assert.equal(summary.blobsDeleted, 2, 'orphan and young blob both unreferenced with no grace');
     assert.equal(await known(orphan.digest), false);
     assert.equal(await stored(orphan.digest), false);
     assert.equal(await known(young.digest), false);
     for (const d of kept.blobs) assert.ok((await known(d)) && (await stored(d)), 'blobs of a tagged image stay');
     const fresh = await blob('r');
-    const graced = await reg.gc.run({ deleteUntagged: false, dryRun: false, gracePeriod: 60_000 });
+    const graced = await reg.gc.run({ deleteUntagged: false, dryRun: false, gracePeriod: 60_000, trigger: 'cli' });
     assert.equal(graced.blobsDeleted, 0);
     assert.equal(graced.deferred, 1, 'a blob younger than the grace period is deferred, not deleted');
     assert.ok(await stored(fresh.digest));
@@ -144,7 +144,7 @@ describe('online garbage collection', () => {
     const repushed = await blob('r', Buffer.from('pushed again'));
     for (const d of [lost.digest, repushed.digest]) assert.equal((await reg.metadata.collectBlob(d, Date.now(), 0, false)).outcome, 'deleted');
     await blob('r', Buffer.from('pushed again'));
-    await reg.gc.run({ deleteUntagged: false, dryRun: false, gracePeriod: 60_000 }); // the re-pushed blob is young
+    await reg.gc.run({ deleteUntagged: false, dryRun: false, gracePeriod: 60_000, trigger: 'cli' }); // the re-pushed blob is young
 
     assert.equal(await stored(lost.digest), false, 'bytes of the interrupted deletion are removed');
     assert.ok((await stored(repushed.digest)) && (await known(repushed.digest)), 'a blob pushed again after the crash survives');

@@ -70,3 +70,31 @@ test('sqlite: the WAL is copied into the database file by the checkpoint worker,
   assert.equal(await stat(`${path}-wal`).catch(() => null), null);
   await rm(dir, { recursive: true, force: true });
 });
+
+test('sqlite: a GC pass recorded before the store kept the last pass in full survives the migration, its trigger unknown', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'wharf-sqlite-gc-totals-'));
+  const path = join(dir, 'old.db');
+  try {
+    const old = new Database(path);
+    const before = migrations.length - 1; // the last migration adds the last pass's details
+    for (const [version, sql] of migrations.slice(0, before).entries()) {
+      old.exec(sql);
+      old.pragma(`user_version = ${version + 1}`);
+    }
+    old.exec('UPDATE gc_totals SET runs = 2, freed_bytes = 30, deleted_blobs = 3, deleted_manifests = 1, last_finished_at = 5000, last_freed_bytes = 10');
+    old.close();
+    const store = new SqliteMetadataStore({ path, synchronous: 'normal' });
+    try {
+      assert.deepEqual(await store.gcTotals(), {
+        runs: 2, freedBytes: 30, deletedBlobs: 3, deletedManifests: 1,
+        lastFinishedAt: 5000, lastFreedBytes: 10, lastDeletedBlobs: 0, lastDeletedManifests: 0, lastDurationMs: 0, lastTrigger: null,
+      });
+      await store.recordGcPass({ freedBytes: 1, deletedBlobs: 1, deletedManifests: 0, finishedAt: 6000, durationMs: 3, trigger: 'schedule' });
+      assert.equal((await store.gcTotals()).lastTrigger, 'schedule');
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -2,17 +2,31 @@
 // each of these (src/gc/collector.ts): a store that bends one of them lets GC delete bytes a push still needs.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { GcTrigger } from '../../../../src/metadata/store.js';
 import { clockPast, d, later, manifest, type CurrentStore } from './support.js';
 
 const grace = 60_000;
 
 export function gcBlobContract(store: CurrentStore): void {
-  test('gc: pass totals add up across passes and remember the last one (metrics read them, whichever process ran GC)', async () => {
+  test('gc: pass totals add up across passes and keep the last one in full (metrics, `wharf status` and the UI read them, whichever process ran GC)', async () => {
     const s = store();
-    assert.deepEqual(await s.gcTotals(), { runs: 0, freedBytes: 0, deletedBlobs: 0, deletedManifests: 0, lastFinishedAt: null, lastFreedBytes: 0 });
-    await s.recordGcPass({ freedBytes: 100, deletedBlobs: 2, deletedManifests: 1, finishedAt: 1000 });
-    await s.recordGcPass({ freedBytes: 5, deletedBlobs: 1, deletedManifests: 0, finishedAt: 2000 });
-    assert.deepEqual(await s.gcTotals(), { runs: 2, freedBytes: 105, deletedBlobs: 3, deletedManifests: 1, lastFinishedAt: 2000, lastFreedBytes: 5 });
+    assert.deepEqual(await s.gcTotals(), {
+      runs: 0, freedBytes: 0, deletedBlobs: 0, deletedManifests: 0,
+      lastFinishedAt: null, lastFreedBytes: 0, lastDeletedBlobs: 0, lastDeletedManifests: 0, lastDurationMs: 0, lastTrigger: null,
+    });
+    await s.recordGcPass({ freedBytes: 100, deletedBlobs: 2, deletedManifests: 1, finishedAt: 1000, durationMs: 40, trigger: 'schedule' });
+    await s.recordGcPass({ freedBytes: 5, deletedBlobs: 1, deletedManifests: 3, finishedAt: 2000, durationMs: 12.6, trigger: 'cli' });
+    assert.deepEqual(await s.gcTotals(), {
+      runs: 2, freedBytes: 105, deletedBlobs: 3, deletedManifests: 4,
+      lastFinishedAt: 2000, lastFreedBytes: 5, lastDeletedBlobs: 1, lastDeletedManifests: 3, lastDurationMs: 13, lastTrigger: 'cli',
+    });
+    await s.recordGcPass({ freedBytes: 0, deletedBlobs: 0, deletedManifests: 0, finishedAt: 3000, durationMs: 1, trigger: 'ui' });
+    assert.equal((await s.gcTotals()).lastTrigger, 'ui');
+    await assert.rejects(
+      s.recordGcPass({ freedBytes: 0, deletedBlobs: 0, deletedManifests: 0, finishedAt: 4000, durationMs: 1, trigger: 'cron' as GcTrigger }),
+      'a trigger the store does not know is refused',
+    );
+    assert.equal((await s.gcTotals()).runs, 3);
   });
 
   test('gc: a blob lease is exclusive per digest and released only by its owner', async () => {
