@@ -1,5 +1,5 @@
 // Appending a request body to a staged upload file. One consumer does it all: chunks are gathered into batches of
-// about 1 MiB and each batch goes out in one positional writev while the next one is gathered, with at most one write
+// 256 KiB and each batch goes out in one positional writev while the next one is gathered, with at most one write
 // in flight (the source waits while it runs, which is the back-pressure). This replaces a pipeline into an
 // fs.WriteStream: no stream plumbing per chunk, the handle that wrote the bytes syncs them, and the disk is asked to
 // write back every 64 MiB while the upload is still arriving, so the final sync of a large blob waits for the last
@@ -9,8 +9,8 @@ import type { Readable } from 'node:stream';
 import { chunksDone } from './young-garbage.js';
 
 const MiB = 1024 * 1024;
-/** Bytes gathered before a write: few syscalls, little held per upload. */
-const BATCH = MiB;
+/** Bytes gathered before a write: few syscalls (2,048 for 512 MiB), little held per upload (8 pushes hold 4 MiB). */
+const BATCH = 256 * 1024;
 /** Bytes written between write-backs started during the upload. */
 const WRITE_BACK_EVERY = 64 * MiB;
 
