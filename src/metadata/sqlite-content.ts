@@ -67,6 +67,9 @@ export function prepareContentStatements(db: Database.Database) {
     listTags: db.prepare<[number, string, number], { name: string }>(
       'SELECT name FROM tags WHERE repository_id = ? AND name > ? ORDER BY name LIMIT ?',
     ),
+    // Changes by this connection (total_changes counts every row a statement or trigger touched, committed or not)
+    // and commits by any other connection (data_version): no table is read.
+    contentVersion: db.prepare<[], [number, number]>('SELECT total_changes(), data_version FROM pragma_data_version').raw(),
     listRepos: db.prepare<[string, number], { name: string }>('SELECT name FROM repositories WHERE name > ? AND deleted = 0 ORDER BY name LIMIT ?'),
     referrers: db.prepare<[string, string], ReferrerRow>(
       `SELECT digest, media_type, size, artifact_type, annotations FROM manifests

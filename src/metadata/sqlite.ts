@@ -202,6 +202,11 @@ export class SqliteMetadataStore implements MetadataStore {
     };
   }
 
+  async contentVersion(): Promise<string> {
+    const [own, others] = this.stmt.contentVersion.get()!;
+    return `${own}.${others}`;
+  }
+
   async deleteManifest(repository: string, digest: string, events?: readonly OutboxEvent[]): Promise<boolean> {
     return this.db.transaction(() => {
       this.stmt.deleteTagsOf.run(repository, digest);

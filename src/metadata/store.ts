@@ -202,6 +202,12 @@ export interface ContentStore {
   // Events are recorded only when the change happens.
   putManifest(manifest: ManifestWrite, events?: readonly OutboxEvent[]): Promise<ManifestWriteResult>;
   getManifest(repository: string, reference: ManifestReference): Promise<ManifestRecord | null>;
+  /**
+   * A token that differs whenever content may have changed since it was read, by this process or by any other
+   * writer of the same database (a CLI command, another node): a read cache keyed by it never serves what a
+   * fresh read would not. Must be cheap (no table read). Read it before the read it guards.
+   */
+  contentVersion(): Promise<string>;
   /** Removes the manifest and every tag pointing at it. */
   deleteManifest(repository: string, digest: string, events?: readonly OutboxEvent[]): Promise<boolean>;
   deleteTag(repository: string, tag: string, events?: readonly OutboxEvent[]): Promise<boolean>;

@@ -6,7 +6,7 @@ import { requireTag } from '../oci/names.js';
 import type { ManifestRecord, MetadataStore, OutboxEvent, ReferrerRecord } from '../metadata/store.js';
 import type { EventOrigin } from '../events/event.js';
 import type { EventRecorder } from '../events/recorder.js';
-import { ManifestBodyCache } from './manifest-cache.js';
+import { ManifestBodyCache, ManifestLookupCache } from './manifest-cache.js';
 import type { Manifests } from './services.js';
 
 /** Where pull times go (PullRecorder batches them for retention). */
@@ -38,6 +38,7 @@ export class ManifestService implements Manifests {
     private readonly events: EventRecorder,
     private readonly pulls: PullSink,
     private readonly bodies = new ManifestBodyCache(),
+    private readonly lookups = new ManifestLookupCache(),
   ) {}
 
   /**
@@ -115,11 +116,18 @@ export class ManifestService implements Manifests {
   }
 
   async get(repository: string, reference: Reference): Promise<ManifestRecord> {
+    // The version is read first: a change landing between it and the lookup only makes the entry stale at once.
+    const version = await this.metadata.contentVersion();
+    const key = 'tag' in reference ? `${repository}\u0000t\u0000${reference.tag}` : `${repository}\u0000d\u0000${reference.digest}`;
+    const cached = this.lookups.get(version, key);
+    if (cached) return cached;
     const record = await this.metadata.getManifest(repository, reference);
     if (!record) {
       throw new DomainError('ManifestUnknown', 'manifest unknown', 'tag' in reference ? { tag: reference.tag } : { digest: reference.digest });
     }
-    return { ...record, body: this.bodies.share(record.digest, record.body) };
+    const shared = { ...record, body: this.bodies.share(record.digest, record.body) };
+    this.lookups.set(version, key, shared);
+    return shared;
   }
 
   /** Pull events cost a write, so they are recorded only when some endpoint subscribes to pulls. */

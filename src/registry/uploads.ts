@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { DigestAlgorithm, ParsedDigest } from '../oci/digest.js';
 import { DigestHasher, hashStream, passing } from '../oci/digest-stream.js';
 import { DomainError, unknownUpload } from '../oci/errors.js';
+import { systemClock, type Clock } from '../fsck/throttle.js';
 import type { BlobDriver } from '../storage/driver.js';
 import { NotFoundError, OffsetMismatchError } from '../storage/driver.js';
 import { blobKey } from '../storage/paths.js';
@@ -46,6 +47,8 @@ export class UploadSessions {
     private readonly metadata: MetadataStore,
     private readonly log: Logger,
     private readonly limits: SessionLimits = { total: Infinity, perRepository: Infinity },
+    /** Time for leases, purge cutoffs and records: injected so tests never wait out real time. */
+    private readonly clock: Clock = systemClock,
   ) {}
 
   async start(repository: string, algorithm: DigestAlgorithm): Promise<UploadStatus> {
@@ -182,7 +185,7 @@ export class UploadSessions {
         await this.metadata.releaseBlobLease(canonical, owner);
       }
       this.hashes.delete(id);
-      return { digest: canonical, size, createdAt: Date.now() };
+      return { digest: canonical, size, createdAt: this.clock.now() };
     });
   }
 
@@ -201,10 +204,10 @@ export class UploadSessions {
 
   private async leaseDigest(digest: string, owner: string): Promise<void> {
     // GC holds a digest for one delete (milliseconds); waiting out a crashed holder's lease takes at most its TTL.
-    const deadline = Date.now() + leaseTtlMs + 1000;
+    const deadline = this.clock.now() + leaseTtlMs + 1000;
     while (!(await this.metadata.acquireBlobLease(digest, owner, leaseTtlMs))) {
-      if (Date.now() > deadline) throw new DomainError('BlobBusy', 'blob is being garbage collected; retry', { digest });
-      await new Promise((r) => setTimeout(r, 20));
+      if (this.clock.now() > deadline) throw new DomainError('BlobBusy', 'blob is being garbage collected; retry', { digest });
+      await this.clock.sleep(20);
     }
   }
 
@@ -234,7 +237,7 @@ export class UploadSessions {
    * Removes sessions idle for longer than maxAge, sessions that never staged a byte once idle for emptyMaxAge,
    * and staged files no session knows (left by a crash).
    */
-  async purgeStale(maxAgeMs: number, emptyMaxAgeMs = maxAgeMs, now = Date.now()): Promise<number> {
+  async purgeStale(maxAgeMs: number, emptyMaxAgeMs = maxAgeMs, now = this.clock.now()): Promise<number> {
     const cutoff = now - maxAgeMs;
     let purged = 0;
     for (const [before, emptyOnly] of [[cutoff, false], [now - emptyMaxAgeMs, true]] as const) {

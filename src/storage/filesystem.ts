@@ -1,9 +1,9 @@
 import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { NotFoundError, OffsetMismatchError, type BlobDriver, type ByteRange, type StoredObject } from './driver.js';
 import { sendFileRegion, sharedBufferPool, type BufferPool } from './file-sender.js';
+import { appendToFile } from './upload-writer.js';
 import { walkTree } from './walk.js';
 
 const uploadIdPattern = /^[A-Za-z0-9-]{1,100}$/;
@@ -123,17 +123,13 @@ export class FilesystemDriver implements BlobDriver {
       await handle.close();
       throw new OffsetMismatchError(offset, size);
     }
-    // The handle that wrote the bytes syncs them before closing (flush), so commit never re-opens the file for
-    // it. A failed append is synced too: the client may resume from, or commit, whatever it did stage, and commit
-    // relies on staged bytes being durable.
-    const out = handle.createWriteStream({ start: offset, highWaterMark: 1 << 20, flush: true });
+    // The handle that wrote the bytes syncs them (commit relies on staged bytes being durable, and never re-opens
+    // the file for it); a failed append syncs what it did stage, which the client may resume from or commit.
     try {
-      await pipeline(source, out);
-    } catch (err) {
-      await fsyncPath(path).catch(() => undefined);
-      throw err;
+      return await appendToFile(handle, offset, source);
+    } finally {
+      await handle.close();
     }
-    return offset + out.bytesWritten;
   }
 
   async readUpload(uploadId: string): Promise<Readable> {

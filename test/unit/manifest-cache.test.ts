@@ -1,7 +1,8 @@
 // The shared manifest-body cache: one buffer per digest for every caller, bounded in bytes, least recently used out.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ManifestBodyCache } from '../../src/registry/manifest-cache.js';
+import { ManifestBodyCache, ManifestLookupCache } from '../../src/registry/manifest-cache.js';
+import type { ManifestRecord } from '../../src/metadata/store.js';
 
 describe('manifest body cache', () => {
   it('hands every caller the first buffer seen for a digest', () => {
@@ -34,5 +35,44 @@ describe('manifest body cache', () => {
     const big = Buffer.alloc(251);
     assert.equal(cache.share('big', big), big);
     assert.deepEqual(cache.size, { entries: 0, bytes: 0 });
+  });
+});
+
+const record = (digest: string, bytes: number): ManifestRecord => ({
+  repository: 'r',
+  digest,
+  mediaType: 'application/vnd.oci.image.manifest.v1+json',
+  size: bytes,
+  body: Buffer.alloc(bytes),
+  artifactType: null,
+  subject: null,
+  createdAt: 0,
+});
+
+describe('manifest lookup cache', () => {
+  it('answers only at the version it was filled at, and empties when the version moves on', () => {
+    const cache = new ManifestLookupCache(1000);
+    assert.equal(cache.get('v1', 'k'), undefined);
+    const a = record('a', 10);
+    cache.set('v1', 'k', a);
+    assert.equal(cache.get('v1', 'k'), a);
+    assert.equal(cache.get('v2', 'k'), undefined, 'a newer version never sees the older answer');
+    assert.deepEqual(cache.size, { entries: 0, bytes: 0 });
+    cache.set('v1', 'k', a); // read under v1, finished after v2 was seen: stale, dropped
+    assert.equal(cache.get('v2', 'k'), undefined);
+  });
+
+  it('stays within its byte and entry bounds, oldest out first, and never keeps a body over a quarter of it', () => {
+    const cache = new ManifestLookupCache(1000, 3);
+    cache.get('v', 'x');
+    for (const k of ['a', 'b', 'c', 'd']) cache.set('v', k, record(k, 200));
+    assert.deepEqual(cache.size, { entries: 3, bytes: 600 });
+    assert.equal(cache.get('v', 'a'), undefined);
+    cache.set('v', 'big', record('big', 251));
+    assert.equal(cache.get('v', 'big'), undefined);
+    const bytes = new ManifestLookupCache(1000, 100);
+    bytes.get('v', 'x');
+    for (const k of ['a', 'b', 'c', 'd', 'e', 'f']) bytes.set('v', k, record(k, 200));
+    assert.deepEqual(bytes.size, { entries: 5, bytes: 1000 });
   });
 });

@@ -178,3 +178,26 @@ test('a chunk cut off part-way still records what it staged, so the repository u
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a commit waits for a digest garbage collection holds, and gives up with BlobBusy once the lease could have expired', async () => {
+  const driver = new MemoryDriver();
+  const metadata = new SqliteMetadataStore({ path: ':memory:', synchronous: 'normal' });
+  // An injected clock: each 20 ms poll advances it at once, so the 61 s of patience take no real time.
+  let now = Date.now();
+  let polls = 0;
+  const clock = { now: () => now, sleep: async (ms: number) => void ((now += ms), polls++) };
+  const service = new UploadSessions(driver, metadata, log, undefined, clock);
+  const data = randomBytes(1000);
+  const digest = sha('sha256', data);
+  assert.ok(await metadata.acquireBlobLease(`sha256:${digest.hex}`, 'gc', 60_000));
+  const started = performance.now();
+  await assert.rejects(service.monolithic('r', digest, Readable.from([data])), (e: unknown) => isDomainError(e, 'BlobBusy'));
+  assert.ok(performance.now() - started < 10_000, 'no real waiting');
+  assert.ok(polls > 3000, `polled ${polls} times over the lease's lifetime`);
+  assert.equal(await metadata.getBlob(`sha256:${digest.hex}`), null);
+  // Once the holder lets go, the same push goes through.
+  await metadata.releaseBlobLease(`sha256:${digest.hex}`, 'gc');
+  const blob = await service.monolithic('r', digest, Readable.from([data]));
+  assert.equal(blob.digest, `sha256:${digest.hex}`);
+  assert.equal(blob.createdAt, now);
+});
