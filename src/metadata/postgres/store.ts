@@ -71,6 +71,13 @@ export class PostgresMetadataStore implements MetadataStore {
     return this.browse.browseTags(repository);
   }
 
+  // PostgreSQL gives no cheap signal that another node changed content (SQLite has data_version), so every call is
+  // a new version and the manifest read cache never answers: each GET reads the database, which is always current.
+  private versions = 0;
+  async contentVersion(): Promise<string> {
+    return `${process.pid}.${++this.versions}`;
+  }
+
   constructor(options: PostgresOptions, onPoolError: (err: Error) => void = () => {}) {
     this.pool = createPool(options, onPoolError);
     const where = redactUrl(options.url);

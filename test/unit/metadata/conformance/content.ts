@@ -49,6 +49,25 @@ export function contentContract(store: CurrentStore): void {
     assert.deepEqual(await s.listTags('r', { limit: 10 }), ['latest', 'v1']);
   });
 
+  test('the content version moves with every change a cached read could miss: push, retag, untag, delete', async () => {
+    const s = store();
+    await s.commitBlob('r', { digest: d(5), size: 5 });
+    const seen = new Set<string>([await s.contentVersion()]);
+    const moved = async (what: string) => {
+      const v = await s.contentVersion();
+      assert.ok(!seen.has(v), `the version moved after ${what}`);
+      seen.add(v);
+    };
+    await s.putManifest(manifest('r', d(103), { blobs: [d(5)], tags: ['latest'] }));
+    await moved('a push');
+    await s.putManifest(manifest('r', d(104), { blobs: [d(5)], tags: ['latest'] }));
+    await moved('a retag');
+    await s.deleteTag('r', 'latest');
+    await moved('an untag');
+    await s.deleteManifest('r', d(103));
+    await moved('a manifest delete');
+  });
+
   test('an index needs its children in the same repository', async () => {
     const s = store();
     const missing = await s.putManifest(manifest('r', d(110), { manifests: [d(111)] }));
