@@ -22,9 +22,12 @@ import type {
   UploadRecord,
   UploadUsage,
 } from '../store.js';
+import type { ExportCounts, ExportSink, ExportSource } from '../export-format.js';
 import type { ManifestRow, ReferrerRow } from '../rows.js';
 import { contentSql as sql, type BlobRow } from './content-sql.js';
 import { Db, run } from './db.js';
+import { exportPostgres } from './export.js';
+import { importPostgres } from './import.js';
 import { PostgresGc } from './gc.js';
 import { migrate } from './migrate.js';
 import { PostgresOutbox } from './outbox.js';
@@ -48,15 +51,6 @@ export class PostgresMetadataStore implements MetadataStore {
   private readonly uploads: PostgresUploadSessions;
   /** Repository deletions of this process start in call order (the name is gone for every later call). */
   private deletions: Promise<unknown> = Promise.resolve();
-
-  // Not yet written for PostgreSQL: backup and restore refuse with this message rather than copy half a registry.
-  async exportSnapshot(): Promise<never> {
-    throw new Error('the logical export is not yet available for the PostgreSQL store: back it up with pg_dump');
-  }
-
-  async importSnapshot(): Promise<never> {
-    throw new Error('the logical import is not yet available for the PostgreSQL store: restore it with pg_restore');
-  }
 
   constructor(options: PostgresOptions, onPoolError: (err: Error) => void = () => {}) {
     this.pool = createPool(options, onPoolError);
@@ -84,6 +78,14 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async close(): Promise<void> {
     await this.pool.end();
+  }
+
+  exportSnapshot(sink: ExportSink): Promise<ExportCounts> {
+    return exportPostgres(this.db, this.name, sink);
+  }
+
+  importSnapshot(source: ExportSource): Promise<ExportCounts> {
+    return importPostgres(this.db, this.name, source);
   }
 
   async ping(): Promise<void> {
@@ -231,10 +233,6 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async listBlobs(page: Page): Promise<BlobRecord[]> {
     return (await this.db.rows<BlobRow>(sql.listBlobs, [page.last ?? '', page.limit])).map(toBlob);
-  }
-
-  async backup(): Promise<void> {
-    throw new Error('the PostgreSQL metadata store is backed up with PostgreSQL tools (pg_dump), not `wharf backup`, in this version');
   }
 
   async deleteRepository(repository: string, events?: readonly OutboxEvent[]): Promise<boolean> {
