@@ -24,7 +24,7 @@ function toDelivery(row: DeliveryRow): Delivery {
 }
 
 /** The outbox in SQLite. `record` runs inside the caller's transaction, so an event commits with its change. */
-export class SqliteOutbox implements OutboxStore {
+export class SqliteOutbox implements Omit<OutboxStore, 'claimDueDeliveries'> {
   private readonly stmt;
 
   constructor(private readonly db: Database.Database) {
@@ -46,7 +46,8 @@ export class SqliteOutbox implements OutboxStore {
       deleteDelivery: db.prepare('DELETE FROM deliveries WHERE endpoint = ? AND event_id = ?'),
       deleteEventIfDone: db.prepare('DELETE FROM events WHERE id = ? AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = ?)'),
       failDelivery: db.prepare(
-        'UPDATE deliveries SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, status = ? WHERE endpoint = ? AND event_id = ?',
+        `UPDATE deliveries SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, status = ?, claimed_by = NULL, claimed_until = 0
+         WHERE endpoint = ? AND event_id = ?`,
       ),
       deliveryStats: db.prepare<[], { endpoint: string; pending: number; dead: number }>(
         `SELECT endpoint, sum(status = 'pending') AS pending, sum(status = 'dead') AS dead FROM deliveries GROUP BY endpoint ORDER BY endpoint`,

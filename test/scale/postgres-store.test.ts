@@ -19,6 +19,7 @@ metadataStoreConformance('postgres', async () => {
   const store = new PostgresMetadataStore({ url: db.url, poolSize: 4 });
   return {
     store,
+    openPeer: async () => new PostgresMetadataStore({ url: db.url, poolSize: 4 }),
     cleanup: async () => {
       await store.close();
       await db.drop();

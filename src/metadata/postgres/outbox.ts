@@ -19,7 +19,8 @@ const sql = statements('outbox', {
     ORDER BY d.event_id LIMIT $3`,
   deleteDelivery: 'DELETE FROM deliveries WHERE endpoint = $1 AND event_id = $2',
   deleteEventIfDone: 'DELETE FROM events WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = $1)',
-  failDelivery: `UPDATE deliveries SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, status = $3
+  failDelivery: `UPDATE deliveries SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, status = $3,
+      claimed_by = NULL, claimed_until = 0
     WHERE endpoint = $4 AND event_id = $5`,
   deliveryStats: `SELECT endpoint, count(*) FILTER (WHERE status = 'pending') AS pending, count(*) FILTER (WHERE status = 'dead') AS dead
     FROM deliveries GROUP BY endpoint ORDER BY endpoint`,
@@ -34,7 +35,7 @@ const sql = statements('outbox', {
  * The outbox in PostgreSQL. `record` runs inside the caller's transaction, last, so an event commits with its
  * change, and events of one repository get ids in the order their transactions commit, whichever node runs them.
  */
-export class PostgresOutbox implements OutboxStore {
+export class PostgresOutbox implements Omit<OutboxStore, 'claimDueDeliveries'> {
   constructor(private readonly db: Db) {}
 
   async record(client: pg.ClientBase, events: readonly OutboxEvent[] | undefined, now: number): Promise<void> {

@@ -25,6 +25,7 @@ import type {
 import type { ExportCounts, ExportSink, ExportSource } from '../export-format.js';
 import type { ManifestRow, ReferrerRow } from '../rows.js';
 import { contentSql as sql, type BlobRow } from './content-sql.js';
+import { PostgresCluster } from './cluster.js';
 import { Db, run } from './db.js';
 import { exportPostgres } from './export.js';
 import { importPostgres } from './import.js';
@@ -48,6 +49,7 @@ export class PostgresMetadataStore implements MetadataStore {
   private readonly db: Db;
   private readonly gc: PostgresGc;
   private readonly outbox: PostgresOutbox;
+  private readonly cluster: PostgresCluster;
   private readonly uploads: PostgresUploadSessions;
   /** Repository deletions of this process start in call order (the name is gone for every later call). */
   private deletions: Promise<unknown> = Promise.resolve();
@@ -62,6 +64,7 @@ export class PostgresMetadataStore implements MetadataStore {
     this.db = new Db(this.pool, ready);
     this.gc = new PostgresGc(this.db);
     this.outbox = new PostgresOutbox(this.db);
+    this.cluster = new PostgresCluster(this.db);
     this.uploads = new PostgresUploadSessions(this.db);
   }
 
@@ -322,6 +325,10 @@ export class PostgresMetadataStore implements MetadataStore {
     return this.outbox.dueDeliveries(endpoint, now, limit);
   }
 
+  claimDueDeliveries(endpoint: string, holder: string, now: number, limit: number, leaseMs: number): Promise<Delivery[]> {
+    return this.cluster.claimDueDeliveries(endpoint, holder, now, limit, leaseMs);
+  }
+
   markDelivered(endpoint: string, eventId: number): Promise<void> {
     return this.outbox.markDelivered(endpoint, eventId);
   }
@@ -340,6 +347,19 @@ export class PostgresMetadataStore implements MetadataStore {
 
   requeueDead(endpoint: string | null): Promise<number> {
     return this.outbox.requeueDead(endpoint);
+  }
+
+  // Cluster-wide job leases
+  tryAcquireJobLease(job: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.cluster.tryAcquireJobLease(job, holder, ttlMs);
+  }
+
+  renewJobLease(job: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.cluster.renewJobLease(job, holder, ttlMs);
+  }
+
+  releaseJobLease(job: string, holder: string): Promise<void> {
+    return this.cluster.releaseJobLease(job, holder);
   }
 
   // Garbage collection
