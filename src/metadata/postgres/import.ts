@@ -1,12 +1,13 @@
 // Loading a logical export (../export-format.ts) into an empty PostgreSQL store, in one transaction: a damaged
 // export rolls back to the empty store it found.
 //
-// Rows go in through plain INSERTs, so the schema's triggers do what they do for a push: the usage counters and
-// totals count what is imported, and each new blob and manifest is queued for GC review as of its creation time
-// (the same derived state the SQLite store's import rebuilds).
+// Rows go in through plain INSERTs (batched, import-batch.ts), so the schema's triggers do what they do for a push:
+// the usage counters and totals count what is imported, and each new blob and manifest is queued for GC review as
+// of its creation time (the same derived state the SQLite store's import rebuilds).
 import type pg from 'pg';
 import { ExportFormatError, readExport, StoreNotEmptyError, type ExportCounts, type ExportRecord, type ExportSource } from '../export-format.js';
 import { run, statements, type Db } from './db.js';
+import { batchBodyBytes, batchBytes, batchRecords, batchTypes, insertBatch, type BatchRecord } from './import-batch.js';
 
 const sql = statements('import', {
   // Two imports at once (two restores by mistake) would both find the store empty: the second waits for the first.
@@ -114,27 +115,66 @@ async function insert(client: pg.ClientBase, repos: Repositories, r: ExportRecor
   }
 }
 
+/** Records waiting to go in as one batch: all of one type, their lines kept for the one-by-one retry. */
+interface Pending {
+  items: { line: number; record: BatchRecord }[];
+  bytes: number;
+}
+
 export async function importPostgres(db: Db, storeName: string, source: ExportSource): Promise<ExportCounts> {
   return db.withClient(async (client) => {
     const records = readExport(source);
+    const repos = new Repositories(client);
+    const one = async (record: ExportRecord, line: number) => {
+      try {
+        await insert(client, repos, record, line);
+      } catch (err) {
+        if (!isConstraint(err)) throw err;
+        throw new ExportFormatError(`line ${line} of the metadata export: a ${record.type} that is already there (${(err as Error).message})`);
+      }
+    };
+    let pending: Pending = { items: [], bytes: 0 };
+    const flush = async () => {
+      const { items } = pending;
+      pending = { items: [], bytes: 0 };
+      if (items.length === 0) return;
+      await client.query('SAVEPOINT wharf_batch');
+      const whole = await insertBatch(
+        client,
+        items.map((i) => i.record),
+        (name, id) => repos.add(name, id),
+      ).catch((err: unknown) => {
+        if (isConstraint(err)) return false;
+        throw err;
+      });
+      if (whole) {
+        await client.query('RELEASE SAVEPOINT wharf_batch');
+        return;
+      }
+      await client.query('ROLLBACK TO SAVEPOINT wharf_batch');
+      for (const { line, record } of items) await one(record, line);
+    };
     await client.query('BEGIN');
     try {
       await run(client, sql.lock);
       if ((await run<{ used: boolean }>(client, sql.used)).rows[0]!.used) throw new StoreNotEmptyError(storeName);
-      const repos = new Repositories(client);
       for (;;) {
         const next = await records.next();
         if (next.done) {
+          await flush();
           await client.query('COMMIT');
           return next.value.counts;
         }
         const { line, record } = next.value;
-        try {
-          await insert(client, repos, record, line);
-        } catch (err) {
-          if (!isConstraint(err)) throw err;
-          throw new ExportFormatError(`line ${line} of the metadata export: a ${record.type} that is already there (${(err as Error).message})`);
+        if (pending.items.length > 0 && pending.items[0]!.record.type !== record.type) await flush();
+        if (!batchTypes.has(record.type)) {
+          await one(record, line);
+          continue;
         }
+        const size = batchBytes(record as BatchRecord);
+        if (pending.items.length >= batchRecords || (pending.items.length > 0 && pending.bytes + size > batchBodyBytes)) await flush();
+        pending.items.push({ line, record: record as BatchRecord });
+        pending.bytes += size;
       }
     } catch (err) {
       await client.query('ROLLBACK');
