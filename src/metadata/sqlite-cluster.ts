@@ -4,6 +4,7 @@
 // SQLite serialises, so the contract holds exactly as on PostgreSQL. The clock is the host's.
 import type Database from 'better-sqlite3';
 import { toDelivery, type DeliveryRow } from './rows.js';
+import { queueHead } from './sqlite-outbox.js';
 import type { Delivery, JobLeaseStore } from './store.js';
 
 export class SqliteCluster implements JobLeaseStore {
@@ -15,9 +16,7 @@ export class SqliteCluster implements JobLeaseStore {
       claimable: db.prepare<[string, number, number, number], DeliveryRow>(
         `SELECT d.event_id, d.endpoint, d.repository, e.payload, d.attempts, d.last_error, e.created_at
          FROM deliveries d JOIN events e ON e.id = d.event_id
-         WHERE d.endpoint = ? AND d.status = 'pending' AND d.next_attempt_at <= ? AND d.claimed_until <= ?
-           AND d.event_id = (SELECT min(h.event_id) FROM deliveries h
-                             WHERE h.endpoint = d.endpoint AND h.status = 'pending' AND h.repository = d.repository)
+         WHERE d.endpoint = ? AND d.next_attempt_at <= ? AND d.claimed_until <= ? AND ${queueHead}
          ORDER BY d.event_id LIMIT ?`,
       ),
       claim: db.prepare('UPDATE deliveries SET claimed_by = ?, claimed_until = ? WHERE endpoint = ? AND event_id = ?'),

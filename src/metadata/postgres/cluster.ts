@@ -4,6 +4,7 @@
 import { toDelivery, type DeliveryRow } from '../rows.js';
 import type { Delivery, JobLeaseStore } from '../store.js';
 import { statements, type Db } from './db.js';
+import { queueHead } from './outbox.js';
 
 const clock = '(extract(epoch FROM clock_timestamp()) * 1000)::bigint';
 
@@ -12,9 +13,7 @@ const sql = statements('cluster', {
   // and committed meanwhile is re-checked on its new version (claimed_until), so it is not claimed twice.
   claim: `WITH heads AS (
       SELECT d.endpoint, d.event_id FROM deliveries d
-      WHERE d.endpoint = $1 AND d.status = 'pending' AND d.next_attempt_at <= $2 AND d.claimed_until <= ${clock}
-        AND d.event_id = (SELECT min(h.event_id) FROM deliveries h
-                          WHERE h.endpoint = d.endpoint AND h.status = 'pending' AND h.repository = d.repository)
+      WHERE d.endpoint = $1 AND d.next_attempt_at <= $2 AND d.claimed_until <= ${clock} AND ${queueHead}
       ORDER BY d.event_id LIMIT $3
       FOR UPDATE OF d SKIP LOCKED
     ), claimed AS (

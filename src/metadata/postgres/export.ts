@@ -7,6 +7,8 @@
 // Manifest bodies are read in chunks of bounded size, so a page of large manifests never sits in memory.
 import type pg from 'pg';
 import { ExportWriter, type ExportCounts, type ExportSink } from '../export-format.js';
+import { eventDeliveries, manifestRecord, uploadRecord, type DeliveryExportRow, type ManifestExportRow } from '../export-rows.js';
+import type { UploadRow } from '../rows.js';
 import { run, statements, type Db } from './db.js';
 
 const pageSize = 500;
@@ -31,26 +33,9 @@ const sql = statements('export', {
   pendingDeletions: 'SELECT digest FROM gc_pending_deletions WHERE digest > $1 ORDER BY digest LIMIT $2',
 });
 
-interface ManifestRow {
-  id: number;
-  digest: string;
-  media_type: string;
-  artifact_type: string | null;
-  subject: string | null;
-  annotations: string | null;
-  size: number;
-  created_at: number;
-  last_pulled_at: number | null;
-}
+type ManifestRow = ManifestExportRow & { size: number };
 
-interface DeliveryRow {
-  event_id: number;
-  endpoint: string;
-  status: 'pending' | 'dead';
-  attempts: number;
-  next_attempt_at: number;
-  last_error: string | null;
-}
+type DeliveryRow = DeliveryExportRow & { event_id: number };
 
 /** Rows grouped by a key, in the order they came (the query orders them). */
 function groupBy<R, K>(rows: readonly R[], key: (row: R) => K): Map<K, R[]> {
@@ -132,21 +117,7 @@ async function writeExport(client: pg.ClientBase, storeName: string, at: Date, s
           (await run<{ id: number; body: Buffer }>(client, sql.bodies, [chunk.map((m) => m.id)])).rows.map((b) => [b.id, b.body]),
         );
         for (const m of chunk) {
-          const own = refs.get(m.id) ?? [];
-          await out.write({
-            type: 'manifest',
-            repository,
-            digest: m.digest,
-            mediaType: m.media_type,
-            artifactType: m.artifact_type,
-            subject: m.subject,
-            annotations: m.annotations ? (JSON.parse(m.annotations) as Record<string, string>) : null,
-            body: bodies.get(m.id)!.toString('base64'),
-            createdAt: m.created_at,
-            lastPulledAt: m.last_pulled_at,
-            blobs: own.filter((r) => r.kind === 'blob').map((r) => r.digest),
-            manifests: own.filter((r) => r.kind === 'manifest').map((r) => r.digest),
-          });
+          await out.write(manifestRecord(repository, m, bodies.get(m.id)!, refs.get(m.id) ?? []));
         }
         from = to;
       }
@@ -160,19 +131,8 @@ async function writeExport(client: pg.ClientBase, storeName: string, at: Date, s
       }
     }
   });
-  type Upload = { id: string; repository: string; algorithm: string; size: number; created_at: number; updated_at: number };
-  for await (const page of pages<Upload, string>(client, sql.uploads, [], '', (u) => u.id)) {
-    for (const u of page) {
-      await out.write({
-        type: 'upload',
-        id: u.id,
-        repository: u.repository,
-        algorithm: u.algorithm,
-        size: u.size,
-        createdAt: u.created_at,
-        updatedAt: u.updated_at,
-      });
-    }
+  for await (const page of pages<UploadRow, string>(client, sql.uploads, [], '', (u) => u.id)) {
+    for (const u of page) await out.write(uploadRecord(u));
   }
   type Event = { id: number; repository: string; payload: string; created_at: number };
   for await (const page of pages<Event, number>(client, sql.events, [], 0, (e) => e.id)) {
@@ -186,13 +146,7 @@ async function writeExport(client: pg.ClientBase, storeName: string, at: Date, s
         repository: e.repository,
         payload: e.payload,
         createdAt: e.created_at,
-        deliveries: owed.map((d) => ({
-          endpoint: d.endpoint,
-          status: d.status,
-          attempts: d.attempts,
-          nextAttemptAt: d.next_attempt_at,
-          lastError: d.last_error,
-        })),
+        deliveries: eventDeliveries(owed),
       });
     }
   }
