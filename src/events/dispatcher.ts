@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Delivery, MetadataStore } from '../metadata/store.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -13,12 +15,18 @@ export interface DispatcherOptions {
   readonly pollInterval: number;
 }
 
+/** A claimed delivery stays this node's for its HTTP call (bounded by the endpoint's timeout) and this margin. */
+const claimMarginMs = 30_000;
+
 /**
  * Delivers the outbox. Each endpoint has one queue per repository; only a queue's head is ever in flight, so
  * events reach a receiver in order per repository, at least once (a crash after the receiver answered but before
- * the delivery was marked means one repeat, never a loss).
+ * the delivery was marked means one repeat, never a loss). Several nodes share the outbox: each claims the heads
+ * it delivers, so a head goes out from one node; a node that dies holding a claim loses it when it expires.
  */
 export class WebhookDispatcher {
+  /** This dispatcher's name on its claims (the host and process, for an operator reading the table). */
+  private readonly holder = `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
@@ -56,7 +64,7 @@ export class WebhookDispatcher {
   private async deliverEndpoint(endpoint: WebhookEndpoint): Promise<void> {
     try {
       // Heads of different repositories are independent, so they go out together.
-      const due = await this.metadata.dueDeliveries(endpoint.name, Date.now(), 32);
+      const due = await this.metadata.claimDueDeliveries(endpoint.name, this.holder, Date.now(), 32, endpoint.timeout + claimMarginMs);
       await Promise.all(due.map((delivery) => this.deliver(endpoint, delivery)));
     } catch (err) {
       this.log.error({ err, endpoint: endpoint.name }, 'webhook outbox pass failed');

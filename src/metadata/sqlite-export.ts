@@ -7,20 +7,11 @@
 // Rows come in keyset pages, with the event loop freed every few milliseconds; the sink is awaited for each record.
 import Database from 'better-sqlite3';
 import { ExportWriter, type ExportCounts, type ExportSink } from './export-format.js';
+import { eventDeliveries, manifestRecord, uploadRecord, type ManifestExportRow } from './export-rows.js';
 import { Pacer } from './yield.js';
 
 const pageSize = 500;
 
-interface ManifestRow {
-  id: number;
-  digest: string;
-  media_type: string;
-  artifact_type: string | null;
-  subject: string | null;
-  annotations: string | null;
-  created_at: number;
-  last_pulled_at: number | null;
-}
 
 // Every order is the content's own (names, digests; events in the order they happened), never a row id: the
 // export of a store is the same whichever store the content was imported into.
@@ -36,7 +27,7 @@ function prepare(db: Database.Database) {
       'SELECT digest, created_at FROM repository_blobs WHERE repository_id = ? AND digest > ? ORDER BY digest LIMIT ?',
     ),
     // Without the bodies: they are read one at a time, so a page of large manifests never sits in memory.
-    manifests: db.prepare<[number, string, number], ManifestRow>(
+    manifests: db.prepare<[number, string, number], ManifestExportRow>(
       `SELECT id, digest, media_type, artifact_type, subject, annotations, created_at, last_pulled_at FROM manifests
        WHERE repository_id = ? AND digest > ? ORDER BY digest LIMIT ?`,
     ),
@@ -148,20 +139,7 @@ async function writeExport(db: Database.Database, storeName: string, at: Date, s
       (m) => m.digest,
       (m) => {
         const refs = q.references.all(m.id);
-        return out.write({
-          type: 'manifest',
-          repository,
-          digest: m.digest,
-          mediaType: m.media_type,
-          artifactType: m.artifact_type,
-          subject: m.subject,
-          annotations: m.annotations ? (JSON.parse(m.annotations) as Record<string, string>) : null,
-          body: q.body.get(m.id)!.body.toString('base64'),
-          createdAt: m.created_at,
-          lastPulledAt: m.last_pulled_at,
-          blobs: refs.filter((r) => r.kind === 'blob').map((r) => r.digest),
-          manifests: refs.filter((r) => r.kind === 'manifest').map((r) => r.digest),
-        });
+        return out.write(manifestRecord(repository, m, q.body.get(m.id)!.body, refs));
       },
     ),
   );
@@ -177,29 +155,14 @@ async function writeExport(db: Database.Database, storeName: string, at: Date, s
     (after: string) => q.uploads.all(after, pageSize),
     '',
     (u) => u.id,
-    (u) =>
-      out.write({
-        type: 'upload',
-        id: u.id,
-        repository: u.repository,
-        algorithm: u.algorithm,
-        size: u.size,
-        createdAt: u.created_at,
-        updatedAt: u.updated_at,
-      }),
+    (u) => out.write(uploadRecord(u)),
   );
   await rows(
     (after: number) => q.events.all(after, pageSize),
     0,
     (e) => e.id,
     async (e) => {
-      const deliveries = q.deliveries.all(e.id).map((d) => ({
-        endpoint: d.endpoint,
-        status: d.status,
-        attempts: d.attempts,
-        nextAttemptAt: d.next_attempt_at,
-        lastError: d.last_error,
-      }));
+      const deliveries = eventDeliveries(q.deliveries.all(e.id));
       // Delivered everywhere (the outbox drops such events in the same transaction; this is only defensive).
       if (deliveries.length === 0) return;
       await out.write({ type: 'event', repository: e.repository, payload: e.payload, createdAt: e.created_at, deliveries });

@@ -23,8 +23,12 @@ function toDelivery(row: DeliveryRow): Delivery {
   };
 }
 
+/** `d` (a delivery) is pending and the oldest pending one of its repository for its endpoint: its queue's head. */
+export const queueHead = `d.status = 'pending' AND d.event_id = (SELECT min(h.event_id) FROM deliveries h
+  WHERE h.endpoint = d.endpoint AND h.status = 'pending' AND h.repository = d.repository)`;
+
 /** The outbox in SQLite. `record` runs inside the caller's transaction, so an event commits with its change. */
-export class SqliteOutbox implements OutboxStore {
+export class SqliteOutbox implements Omit<OutboxStore, 'claimDueDeliveries'> {
   private readonly stmt;
 
   constructor(private readonly db: Database.Database) {
@@ -38,15 +42,14 @@ export class SqliteOutbox implements OutboxStore {
       dueDeliveries: db.prepare<[string, number, number], DeliveryRow>(
         `SELECT d.event_id, d.endpoint, d.repository, e.payload, d.attempts, d.last_error, e.created_at
          FROM deliveries d JOIN events e ON e.id = d.event_id
-         WHERE d.endpoint = ? AND d.status = 'pending' AND d.next_attempt_at <= ?
-           AND d.event_id = (SELECT min(h.event_id) FROM deliveries h
-                             WHERE h.endpoint = d.endpoint AND h.status = 'pending' AND h.repository = d.repository)
+         WHERE d.endpoint = ? AND d.next_attempt_at <= ? AND ${queueHead}
          ORDER BY d.event_id LIMIT ?`,
       ),
       deleteDelivery: db.prepare('DELETE FROM deliveries WHERE endpoint = ? AND event_id = ?'),
       deleteEventIfDone: db.prepare('DELETE FROM events WHERE id = ? AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = ?)'),
       failDelivery: db.prepare(
-        'UPDATE deliveries SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, status = ? WHERE endpoint = ? AND event_id = ?',
+        `UPDATE deliveries SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, status = ?, claimed_by = NULL, claimed_until = 0
+         WHERE endpoint = ? AND event_id = ?`,
       ),
       deliveryStats: db.prepare<[], { endpoint: string; pending: number; dead: number }>(
         `SELECT endpoint, sum(status = 'pending') AS pending, sum(status = 'dead') AS dead FROM deliveries GROUP BY endpoint ORDER BY endpoint`,

@@ -217,4 +217,11 @@ export const migrations: readonly string[] = [
   ALTER TABLE gc_totals ADD COLUMN last_duration_ms INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE gc_totals ADD COLUMN last_trigger TEXT CHECK (last_trigger IN ('schedule', 'cli', 'ui'));
   `,
+  // Several dispatchers (nodes) on one outbox: a queue head is claimed by one until it is settled or the claim
+  // expires. Cluster-wide background jobs (GC, upload purge, scrub) run under a lease, one holder at a time.
+  `
+  ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
+  ALTER TABLE deliveries ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE job_leases (job TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+  `,
 ];

@@ -30,6 +30,7 @@ import type {
 import { DatabaseFileIdentity } from './sqlite-identity.js';
 import { WalCheckpointer } from './sqlite-checkpointer.js';
 import { SqliteGc } from './sqlite-gc.js';
+import { SqliteCluster } from './sqlite-cluster.js';
 import { SqliteOutbox } from './sqlite-outbox.js';
 import { SqliteBrowse } from './sqlite-browse.js';
 import type { RepositoryListing, RepositoryQuery, TagSummary } from './browse.js';
@@ -60,6 +61,7 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly gc: SqliteGc;
   private readonly outbox: SqliteOutbox;
   private readonly browse: SqliteBrowse;
+  private readonly cluster: SqliteCluster;
   private readonly identity: DatabaseFileIdentity | null;
   private readonly checkpointer: WalCheckpointer | null = null;
   private readonly path: string;
@@ -86,6 +88,7 @@ export class SqliteMetadataStore implements MetadataStore {
     this.gc = new SqliteGc(db);
     this.outbox = new SqliteOutbox(db);
     this.browse = new SqliteBrowse(db);
+    this.cluster = new SqliteCluster(db);
     this.stmt = prepareContentStatements(db);
   }
 
@@ -313,6 +316,10 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.outbox.dueDeliveries(endpoint, now, limit);
   }
 
+  claimDueDeliveries(endpoint: string, holder: string, now: number, limit: number, leaseMs: number): Promise<Delivery[]> {
+    return this.cluster.claimDueDeliveries(endpoint, holder, now, limit, leaseMs);
+  }
+
   markDelivered(endpoint: string, eventId: number): Promise<void> {
     return this.outbox.markDelivered(endpoint, eventId);
   }
@@ -331,6 +338,19 @@ export class SqliteMetadataStore implements MetadataStore {
 
   requeueDead(endpoint: string | null): Promise<number> {
     return this.outbox.requeueDead(endpoint);
+  }
+
+  // Cluster-wide job leases
+  tryAcquireJobLease(job: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.cluster.tryAcquireJobLease(job, holder, ttlMs);
+  }
+
+  renewJobLease(job: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.cluster.renewJobLease(job, holder, ttlMs);
+  }
+
+  releaseJobLease(job: string, holder: string): Promise<void> {
+    return this.cluster.releaseJobLease(job, holder);
   }
 
   // Garbage collection

@@ -300,8 +300,16 @@ export interface GcStore {
 /** The durable event outbox: per endpoint, one queue per repository, delivered in order. */
 export interface OutboxStore {
   appendEvents(events: readonly OutboxEvent[]): Promise<void>;
-  /** The oldest undelivered event of each repository for the endpoint, if due by `now`. */
+  /** The oldest undelivered event of each repository for the endpoint, if due by `now` (claimed or not). */
   dueDeliveries(endpoint: string, now: number, limit: number): Promise<Delivery[]>;
+  /**
+   * What dispatchers deliver, when several nodes share the outbox: the due heads (as dueDeliveries) that no other
+   * holder's claim covers, claimed for `holder` for `leaseMs` (by the database's clock where there is one). A
+   * claimed head is handed to no other holder until markDelivered or markFailed settles it or its claim expires
+   * (then it is claimable again: at least once). An event is never claimable while an earlier event of its
+   * repository for the endpoint is undelivered, so each repository's events still go out in order.
+   */
+  claimDueDeliveries(endpoint: string, holder: string, now: number, limit: number, leaseMs: number): Promise<Delivery[]>;
   markDelivered(endpoint: string, eventId: number): Promise<void>;
   /** Schedules a retry at nextAttemptAt, or dead-letters the delivery when it is null. */
   markFailed(endpoint: string, eventId: number, error: string, nextAttemptAt: number | null): Promise<void>;
@@ -309,6 +317,20 @@ export interface OutboxStore {
   listDeadDeliveries(endpoint: string | null, limit: number): Promise<Delivery[]>;
   /** Puts dead-lettered deliveries back in their queues; returns how many. */
   requeueDead(endpoint: string | null): Promise<number>;
+}
+
+/**
+ * Leases on cluster-wide background jobs (GC, upload purge, scrub), so that of several nodes sharing the store
+ * one runs a job at a time. Expiry is measured by the database's clock where there is one (nodes' clocks may
+ * disagree); a holder that stops renewing loses the lease once it expires.
+ */
+export interface JobLeaseStore {
+  /** Takes the lease on `job` for `ttlMs` if it is free, expired, or already `holder`'s (then extends it). */
+  tryAcquireJobLease(job: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Extends `holder`'s lease by `ttlMs` from now; false when another holder has taken it (it was lost). */
+  renewJobLease(job: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up, if `holder` has it, so another node need not wait for it to expire. */
+  releaseJobLease(job: string, holder: string): Promise<void>;
 }
 
 /** What retention reads and deletes: tags by age, then untagged manifests under GC's own re-check. */
@@ -339,4 +361,13 @@ export interface ExportableStore {
 }
 
 /** The whole store: every port. Code that needs one concern depends on that port alone. */
-export interface MetadataStore extends StoreLifecycle, ContentStore, UploadSessionStore, UsageStore, GcStore, OutboxStore, ExportableStore, BrowseStore {}
+export interface MetadataStore
+  extends StoreLifecycle,
+    ContentStore,
+    UploadSessionStore,
+    UsageStore,
+    GcStore,
+    OutboxStore,
+    ExportableStore,
+    JobLeaseStore,
+    BrowseStore {}

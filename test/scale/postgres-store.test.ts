@@ -19,6 +19,7 @@ metadataStoreConformance('postgres', async () => {
   const store = new PostgresMetadataStore({ url: db.url, poolSize: 4 });
   return {
     store,
+    openPeer: async () => new PostgresMetadataStore({ url: db.url, poolSize: 4 }),
     cleanup: async () => {
       await store.close();
       await db.drop();
@@ -109,5 +110,55 @@ test('postgres config: the driver needs a URL, the URL must be postgres://, and 
     assert.equal(await metadataStoreExists(config), true);
   } finally {
     await db.drop();
+  }
+});
+
+test('postgres: an export spanning many pages and batches (one digest in two repositories) imports and re-exports line for line', async () => {
+  const source = await freshSchema();
+  const target = await freshSchema();
+  const a = new PostgresMetadataStore({ url: source.url, poolSize: 4 });
+  const b = new PostgresMetadataStore({ url: target.url, poolSize: 4 });
+  try {
+    const digest = (n: number) => `sha256:${n.toString(16).padStart(64, '0')}`;
+    await a.commitBlob('x', { digest: digest(1), size: 10 });
+    const pad = 'p'.repeat(5000); // 1200 bodies of 5 kB: more than one body chunk and one import batch
+    for (let i = 0; i < 600; i++) {
+      for (const repository of ['x', 'y/z']) {
+        if (i === 0) await a.linkBlob(repository, digest(1));
+        await a.putManifest({
+          repository,
+          digest: digest(1000 + i),
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          body: Buffer.from(JSON.stringify({ i, pad })),
+          artifactType: null,
+          subject: null,
+          annotations: null,
+          blobs: [digest(1)],
+          manifests: i > 0 ? [digest(1000 + i - 1)] : [],
+          tags: [`t${i}`],
+        });
+      }
+    }
+    const lines: string[] = [];
+    await a.exportSnapshot((line) => {
+      lines.push(JSON.stringify(line));
+    });
+    const counts = await b.importSnapshot(lines);
+    assert.deepEqual([counts.repository, counts.manifest, counts.tag, counts.link], [2, 1200, 1200, 2]);
+    const again: string[] = [];
+    await b.exportSnapshot((line) => {
+      again.push(JSON.stringify(line));
+    });
+    assert.deepEqual(again.slice(1), lines.slice(1));
+    assert.deepEqual(await b.manifestsReferencing(digest(1000 + 598)), [
+      { repository: 'x', digest: digest(1000 + 599) },
+      { repository: 'y/z', digest: digest(1000 + 599) },
+    ]);
+    assert.deepEqual(await b.stats(), await a.stats());
+  } finally {
+    await a.close();
+    await b.close();
+    await source.drop();
+    await target.drop();
   }
 });

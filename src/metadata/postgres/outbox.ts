@@ -3,6 +3,10 @@ import { toDelivery, type DeliveryRow } from '../rows.js';
 import type { Delivery, DeliveryStats, OutboxEvent, OutboxStore } from '../store.js';
 import { run, statements, type Db } from './db.js';
 
+/** `d` (a delivery) is pending and the oldest pending one of its repository for its endpoint: its queue's head. */
+export const queueHead = `d.status = 'pending' AND d.event_id = (SELECT min(h.event_id) FROM deliveries h
+  WHERE h.endpoint = d.endpoint AND h.status = 'pending' AND h.repository = d.repository)`;
+
 const sql = statements('outbox', {
   // One lock per repository, held to the commit: the event ids a repository's queue is ordered by are then handed
   // out in commit order (an identity value is drawn at insert, not at commit).
@@ -13,13 +17,12 @@ const sql = statements('outbox', {
     SELECT unnest($1::text[]), $2, $3, 'pending', $4`,
   dueDeliveries: `SELECT d.event_id, d.endpoint, d.repository, e.payload, d.attempts, d.last_error, e.created_at
     FROM deliveries d JOIN events e ON e.id = d.event_id
-    WHERE d.endpoint = $1 AND d.status = 'pending' AND d.next_attempt_at <= $2
-      AND d.event_id = (SELECT min(h.event_id) FROM deliveries h
-                        WHERE h.endpoint = d.endpoint AND h.status = 'pending' AND h.repository = d.repository)
+    WHERE d.endpoint = $1 AND d.next_attempt_at <= $2 AND ${queueHead}
     ORDER BY d.event_id LIMIT $3`,
   deleteDelivery: 'DELETE FROM deliveries WHERE endpoint = $1 AND event_id = $2',
   deleteEventIfDone: 'DELETE FROM events WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = $1)',
-  failDelivery: `UPDATE deliveries SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, status = $3
+  failDelivery: `UPDATE deliveries SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, status = $3,
+      claimed_by = NULL, claimed_until = 0
     WHERE endpoint = $4 AND event_id = $5`,
   deliveryStats: `SELECT endpoint, count(*) FILTER (WHERE status = 'pending') AS pending, count(*) FILTER (WHERE status = 'dead') AS dead
     FROM deliveries GROUP BY endpoint ORDER BY endpoint`,
@@ -34,7 +37,7 @@ const sql = statements('outbox', {
  * The outbox in PostgreSQL. `record` runs inside the caller's transaction, last, so an event commits with its
  * change, and events of one repository get ids in the order their transactions commit, whichever node runs them.
  */
-export class PostgresOutbox implements OutboxStore {
+export class PostgresOutbox implements Omit<OutboxStore, 'claimDueDeliveries'> {
   constructor(private readonly db: Db) {}
 
   async record(client: pg.ClientBase, events: readonly OutboxEvent[] | undefined, now: number): Promise<void> {

@@ -237,4 +237,11 @@ export const postgresMigrations: readonly string[] = [
     ADD COLUMN last_duration_ms bigint NOT NULL DEFAULT 0,
     ADD COLUMN last_trigger text CHECK (last_trigger IN ('schedule', 'cli', 'ui'));
   `,
+  // Several dispatchers (nodes) on one outbox: a queue head is claimed by one until it is settled or the claim
+  // expires. Cluster-wide background jobs (GC, upload purge, scrub) run under a lease, one holder at a time.
+  // Both expire by the database's clock (milliseconds since the epoch), which every node shares.
+  `
+  ALTER TABLE deliveries ADD COLUMN claimed_by text, ADD COLUMN claimed_until bigint NOT NULL DEFAULT 0;
+  CREATE TABLE job_leases (job text PRIMARY KEY, holder text NOT NULL, expires_at bigint NOT NULL);
+  `,
 ];

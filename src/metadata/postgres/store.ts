@@ -26,9 +26,13 @@ import type {
   UploadRecord,
   UploadUsage,
 } from '../store.js';
+import type { ExportCounts, ExportSink, ExportSource } from '../export-format.js';
 import type { ManifestRow, ReferrerRow } from '../rows.js';
 import { contentSql as sql, type BlobRow } from './content-sql.js';
+import { PostgresCluster } from './cluster.js';
 import { Db, run } from './db.js';
+import { exportPostgres } from './export.js';
+import { importPostgres } from './import.js';
 import { PostgresGc } from './gc.js';
 import { migrate } from './migrate.js';
 import { PostgresOutbox } from './outbox.js';
@@ -49,19 +53,11 @@ export class PostgresMetadataStore implements MetadataStore {
   private readonly db: Db;
   private readonly gc: PostgresGc;
   private readonly outbox: PostgresOutbox;
+  private readonly cluster: PostgresCluster;
   private readonly uploads: PostgresUploadSessions;
   private readonly browse: PostgresBrowse;
   /** Repository deletions of this process start in call order (the name is gone for every later call). */
   private deletions: Promise<unknown> = Promise.resolve();
-
-  // Not yet written for PostgreSQL: backup and restore refuse with this message rather than copy half a registry.
-  async exportSnapshot(): Promise<never> {
-    throw new Error('the logical export is not yet available for the PostgreSQL store: back it up with pg_dump');
-  }
-
-  async importSnapshot(): Promise<never> {
-    throw new Error('the logical import is not yet available for the PostgreSQL store: restore it with pg_restore');
-  }
 
   browseRepositories(query: RepositoryQuery, visible: ((name: string) => boolean) | null): Promise<RepositoryListing> {
     return this.browse.browseRepositories(query, visible);
@@ -88,6 +84,7 @@ export class PostgresMetadataStore implements MetadataStore {
     this.db = new Db(this.pool, ready);
     this.gc = new PostgresGc(this.db);
     this.outbox = new PostgresOutbox(this.db);
+    this.cluster = new PostgresCluster(this.db);
     this.uploads = new PostgresUploadSessions(this.db);
     this.browse = new PostgresBrowse(this.db);
   }
@@ -105,6 +102,14 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async close(): Promise<void> {
     await this.pool.end();
+  }
+
+  exportSnapshot(sink: ExportSink): Promise<ExportCounts> {
+    return exportPostgres(this.db, this.name, sink);
+  }
+
+  importSnapshot(source: ExportSource): Promise<ExportCounts> {
+    return importPostgres(this.db, this.name, source);
   }
 
   async ping(): Promise<void> {
@@ -254,10 +259,6 @@ export class PostgresMetadataStore implements MetadataStore {
     return (await this.db.rows<BlobRow>(sql.listBlobs, [page.last ?? '', page.limit])).map(toBlob);
   }
 
-  async backup(): Promise<void> {
-    throw new Error('the PostgreSQL metadata store is backed up with PostgreSQL tools (pg_dump), not `wharf backup`, in this version');
-  }
-
   async deleteRepository(repository: string, events?: readonly OutboxEvent[]): Promise<boolean> {
     const marking = this.deletions.then(() =>
       this.db.tx(async (client) => {
@@ -345,6 +346,10 @@ export class PostgresMetadataStore implements MetadataStore {
     return this.outbox.dueDeliveries(endpoint, now, limit);
   }
 
+  claimDueDeliveries(endpoint: string, holder: string, now: number, limit: number, leaseMs: number): Promise<Delivery[]> {
+    return this.cluster.claimDueDeliveries(endpoint, holder, now, limit, leaseMs);
+  }
+
   markDelivered(endpoint: string, eventId: number): Promise<void> {
     return this.outbox.markDelivered(endpoint, eventId);
   }
@@ -363,6 +368,19 @@ export class PostgresMetadataStore implements MetadataStore {
 
   requeueDead(endpoint: string | null): Promise<number> {
     return this.outbox.requeueDead(endpoint);
+  }
+
+  // Cluster-wide job leases
+  tryAcquireJobLease(job: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.cluster.tryAcquireJobLease(job, holder, ttlMs);
+  }
+
+  renewJobLease(job: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.cluster.renewJobLease(job, holder, ttlMs);
+  }
+
+  releaseJobLease(job: string, holder: string): Promise<void> {
+    return this.cluster.releaseJobLease(job, holder);
   }
 
   // Garbage collection

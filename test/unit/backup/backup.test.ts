@@ -318,6 +318,7 @@ describe('backup and restore', () => {
     await live.backup(join(dir, 'metadata.db'));
     live.close();
     const old = new Database(join(dir, 'metadata.db'));
+    old.exec('DROP TABLE job_leases; ALTER TABLE deliveries DROP COLUMN claimed_by; ALTER TABLE deliveries DROP COLUMN claimed_until');
     old.exec('DROP INDEX deliveries_by_event; DROP TABLE gc_totals');
     old.pragma('user_version = 5');
     old.close();

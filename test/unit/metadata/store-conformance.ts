@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe } from 'node:test';
 import type { MetadataStore } from '../../../src/metadata/store.js';
 import { boundedWorkContract } from './conformance/bounded-work.js';
 import { browseContract } from './conformance/browse.js';
+import { clusterContract } from './conformance/cluster.js';
 import { contentContract } from './conformance/content.js';
 import { exportContract } from './conformance/export.js';
 import { gcBlobContract } from './conformance/gc-blobs.js';
@@ -36,5 +37,9 @@ export function metadataStoreConformance(name: string, create: () => Promise<Sto
     boundedWorkContract(store);
     exportContract(store, create);
     browseContract(store);
+    clusterContract(() => {
+      if (!fx) throw new Error('no store: the suite creates one per test');
+      return fx;
+    });
   });
 }

@@ -13,6 +13,7 @@ metadataStoreConformance('sqlite file', async () => {
   const store = new SqliteMetadataStore({ path: join(dir, 'wharf.db'), synchronous: 'normal' });
   return {
     store,
+    openPeer: async () => new SqliteMetadataStore({ path: join(dir, 'wharf.db'), synchronous: 'normal' }),
     cleanup: async () => {
       await store.close();
       await rm(dir, { recursive: true, force: true });

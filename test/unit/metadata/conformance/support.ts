@@ -4,6 +4,11 @@ import type { ManifestWrite, MetadataStore, OutboxEvent } from '../../../../src/
 export interface StoreFixture {
   store: MetadataStore;
   cleanup(): Promise<void>;
+  /**
+   * A second store on the same database, as another node (or process) opens it; closed by the caller. Absent
+   * where the database cannot be shared (in memory): the cluster cases then use the one store as both nodes.
+   */
+  openPeer?(): Promise<MetadataStore>;
 }
 
 /** The store under test, fresh for each test (set by the suite's beforeEach). */
