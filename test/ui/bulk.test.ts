@@ -2,10 +2,13 @@
 // untagging several selected tags in one confirmed action, paging the storage page past its 200 repositories, and
 // a real webhook receiver whose failing deliveries become dead letters that the admin retries from the page.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { UiBrowser } from './support/browser.js';
 import { fastWebhooks, startReceiver, type HookReceiver } from './support/receiver.js';
 import { pushImage, pushManyRepositories, startUiRegistry, users, type UiRegistry } from './support/seed.js';
+
+const screenshots = process.env.UI_SCREENSHOTS;
 
 async function until(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
@@ -120,6 +123,10 @@ describe('web UI in Chromium: multi-select, storage paging, webhook dead letters
     assert.deepEqual([letter[0]![0], letter[0]![1], letter[0]![3], letter[0]![4]], ['ci', 'team-a/hooked', '2', 'HTTP 500']);
     assert.equal(receiver.accepted.length, 0);
     assert.equal(receiver.hits.length, 2, 'no attempts after the dead letter');
+    if (screenshots) {
+      const section = page.locator('section').filter({ has: page.getByRole('heading', { name: 'Webhook deliveries' }) });
+      await section.screenshot({ path: join(screenshots, 'storage-webhooks-light-desktop.png') });
+    }
 
     receiver.status = 200;
     await page.getByRole('button', { name: 'Retry dead letters of ci' }).click();
