@@ -9,6 +9,7 @@ import { pushImage, pushManyRepositories, seed, startUiRegistry, users, type See
 import { fastWebhooks, startReceiver, type HookReceiver } from '../ui/support/receiver.js';
 import { basicAuthorization, UiSession } from '../ui/support/session.js';
 import { startTestServer } from '../support/server.js';
+import { waitFor } from '../support/wait.js';
 import { writeHtpasswd } from './support/auth.js';
 
 describe('UI JSON API', () => {
@@ -238,11 +239,9 @@ describe('UI JSON API: webhook dead letters and storage paging', () => {
     await admin.login(users.admin);
     assert.deepEqual((await admin.call('GET', 'webhooks')).json, { endpoints: [{ endpoint: 'ci', pending: 0, dead: 0 }], dead: [] }, 'a configured endpoint shows before any event');
     await pushImage(r, 'team-a/hooked', ['v1'], { layerSizes: [100] });
-    let hooks = (await admin.call('GET', 'webhooks')).json;
-    for (const deadline = Date.now() + 10_000; hooks.dead.length === 0; hooks = (await admin.call('GET', 'webhooks')).json) {
-      assert.ok(Date.now() < deadline, 'no dead letter');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const hooksNow = async () => (await admin.call('GET', 'webhooks')).json;
+    await waitFor('a dead letter', async () => (await hooksNow()).dead.length > 0);
+    const hooks = await hooksNow();
     assert.deepEqual(hooks.endpoints, [{ endpoint: 'ci', pending: 0, dead: 1 }]);
     assert.deepEqual([hooks.dead[0].endpoint, hooks.dead[0].repository, hooks.dead[0].attempts, hooks.dead[0].lastError], ['ci', 'team-a/hooked', 2, 'HTTP 500']);
 
@@ -265,17 +264,10 @@ describe('UI JSON API: webhook dead letters and storage paging', () => {
 
     receiver.status = 200;
     assert.deepEqual((await admin.call('POST', 'webhooks/retry', { endpoint: 'ci' })).json, { requeued: 1 });
-    for (const deadline = Date.now() + 10_000; receiver.accepted.length === 0; ) {
-      assert.ok(Date.now() < deadline, 'the retried delivery never arrived');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await waitFor('the retried delivery', () => receiver.accepted.length > 0);
     assert.deepEqual(receiver.accepted, [{ action: 'push', repository: 'team-a/hooked', tag: 'v1' }]);
-    hooks = (await admin.call('GET', 'webhooks')).json;
-    for (const deadline = Date.now() + 5000; hooks.endpoints[0].pending > 0; hooks = (await admin.call('GET', 'webhooks')).json) {
-      assert.ok(Date.now() < deadline, 'the delivery stayed queued');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    assert.deepEqual(hooks, { endpoints: [{ endpoint: 'ci', pending: 0, dead: 0 }], dead: [] });
+    await waitFor('the queue to empty', async () => (await hooksNow()).endpoints[0].pending === 0);
+    assert.deepEqual(await hooksNow(), { endpoints: [{ endpoint: 'ci', pending: 0, dead: 0 }], dead: [] });
   });
 
   test('the storage listing pages by name with `next` and `after`', async () => {

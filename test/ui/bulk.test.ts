@@ -4,19 +4,12 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { waitFor } from '../support/wait.js';
 import { UiBrowser } from './support/browser.js';
 import { fastWebhooks, startReceiver, type HookReceiver } from './support/receiver.js';
 import { pushImage, pushManyRepositories, startUiRegistry, users, type UiRegistry } from './support/seed.js';
 
 const screenshots = process.env.UI_SCREENSHOTS;
-
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('web UI in Chromium: multi-select, storage paging, webhook dead letters', () => {
   let r: UiRegistry;
@@ -110,7 +103,7 @@ describe('web UI in Chromium: multi-select, storage paging, webhook dead letters
 
   test('a failing webhook dead-letters; the admin retries it from the storage page and sees it delivered', async () => {
     await pushImage(r, 'team-a/hooked', ['v1'], { layerSizes: [100] });
-    await until('two failed attempts', () => receiver.hits.length >= 2);
+    await waitFor('two failed attempts', () => receiver.hits.length >= 2);
     const page = await browser.open();
     await browser.login(page, users.admin);
     await page.goto(`${r.url}/#/storage`);
