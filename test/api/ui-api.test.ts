@@ -5,9 +5,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { seed, startUiRegistry, users, type Seeded, type UiRegistry } from '../ui/support/seed.js';
+import { pushImage, pushManyRepositories, seed, startUiRegistry, users, type Seeded, type UiRegistry } from '../ui/support/seed.js';
+import { fastWebhooks, startReceiver, type HookReceiver } from '../ui/support/receiver.js';
 import { basicAuthorization, UiSession } from '../ui/support/session.js';
 import { startTestServer } from '../support/server.js';
+import { waitFor } from '../support/wait.js';
 import { writeHtpasswd } from './support/auth.js';
 
 describe('UI JSON API', () => {
@@ -167,6 +169,7 @@ describe('UI JSON API', () => {
     assert.equal(storage.json.totals.repositories, 5);
     assert.ok(storage.json.disk.free > 0);
     assert.equal(storage.json.repositories.length, 5);
+    assert.equal(storage.json.next, null, 'one page');
     assert.ok('quota' in storage.json.repositories[0]);
     const dry = await admin.call('POST', 'gc', { dryRun: true });
     assert.equal(dry.status, 200);
@@ -226,6 +229,67 @@ describe('UI JSON API', () => {
     assert.equal((await b.call('GET', 'repositories/%zz/tags')).status, 400);
     assert.equal((await b.call('GET', 'nothing-here')).status, 404);
     assert.equal((await b.call('PUT', 'session')).status, 405);
+  });
+});
+
+describe('UI JSON API: webhook dead letters and storage paging', () => {
+  let r: UiRegistry;
+  let receiver: HookReceiver;
+  before(async () => {
+    receiver = await startReceiver(500);
+    r = await startUiRegistry({}, {}, fastWebhooks(receiver.url, ['team-a/hooked']));
+  });
+  after(async () => {
+    await r?.close();
+    await receiver?.close();
+  });
+
+  test('a real dead letter is retried by admins only, with the CSRF token, and then delivered', async () => {
+    const admin = new UiSession(r.url);
+    await admin.login(users.admin);
+    assert.deepEqual((await admin.call('GET', 'webhooks')).json, { endpoints: [{ endpoint: 'ci', pending: 0, dead: 0 }], dead: [] }, 'a configured endpoint shows before any event');
+    await pushImage(r, 'team-a/hooked', ['v1'], { layerSizes: [100] });
+    const hooksNow = async () => (await admin.call('GET', 'webhooks')).json;
+    await waitFor('a dead letter', async () => (await hooksNow()).dead.length > 0);
+    const hooks = await hooksNow();
+    assert.deepEqual(hooks.endpoints, [{ endpoint: 'ci', pending: 0, dead: 1 }]);
+    assert.deepEqual([hooks.dead[0].endpoint, hooks.dead[0].repository, hooks.dead[0].attempts, hooks.dead[0].lastError], ['ci', 'team-a/hooked', 2, 'HTTP 500']);
+
+    const bob = new UiSession(r.url);
+    await bob.login(users.bob);
+    const refused = await bob.call('POST', 'webhooks/retry', {});
+    assert.equal(refused.status, 403);
+    assert.equal(refused.json.errors[0].code, 'DENIED');
+    assert.equal((await bob.call('GET', 'webhooks')).status, 403);
+    const token = admin.csrf;
+    admin.csrf = '';
+    const noCsrf = await admin.call('POST', 'webhooks/retry', {});
+    assert.equal(noCsrf.status, 403);
+    assert.equal(noCsrf.json.errors[0].detail.reason, 'csrf');
+    admin.csrf = token;
+    assert.equal((await admin.call('POST', 'webhooks/retry', { endpoint: 42 })).status, 400);
+    assert.deepEqual((await admin.call('POST', 'webhooks/retry', { endpoint: 'other' })).json, { requeued: 0 }, 'another endpoint has none');
+    assert.equal((await admin.call('GET', 'webhooks')).json.dead.length, 1, 'still dead after the refused and empty retries');
+    assert.equal(receiver.hits.length, 2);
+
+    receiver.status = 200;
+    assert.deepEqual((await admin.call('POST', 'webhooks/retry', { endpoint: 'ci' })).json, { requeued: 1 });
+    await waitFor('the retried delivery', () => receiver.accepted.length > 0);
+    assert.deepEqual(receiver.accepted, [{ action: 'push', repository: 'team-a/hooked', tag: 'v1' }]);
+    await waitFor('the queue to empty', async () => (await hooksNow()).endpoints[0].pending === 0);
+    assert.deepEqual(await hooksNow(), { endpoints: [{ endpoint: 'ci', pending: 0, dead: 0 }], dead: [] });
+  });
+
+  test('the storage listing pages by name with `next` and `after`', async () => {
+    const names = await pushManyRepositories(r, 'many', 201);
+    const admin = new UiSession(r.url);
+    await admin.login(users.admin);
+    const first = (await admin.call('GET', 'storage')).json;
+    assert.equal(first.repositories.length, 200);
+    assert.equal(first.next, 'many/r199');
+    const second = (await admin.call('GET', `storage?after=${encodeURIComponent(first.next)}`)).json;
+    assert.deepEqual(second.repositories.map((x: { name: string }) => x.name), [names[200], 'team-a/hooked']);
+    assert.equal(second.next, null);
   });
 });
 

@@ -5,55 +5,27 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { UiBrowser } from './support/browser.js';
 import { seed, startUiRegistry, users, type Seeded, type UiRegistry } from './support/seed.js';
 
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const flags = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 const screenshots = process.env.UI_SCREENSHOTS;
 
 describe('web UI in Chromium', () => {
   let r: UiRegistry;
   let s: Seeded;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  async function open(options: { dark?: boolean; phone?: boolean } = {}): Promise<Page> {
-    const context = await browser.newContext({
-      colorScheme: options.dark ? 'dark' : 'light',
-      viewport: options.phone ? { width: 390, height: 844 } : { width: 1280, height: 800 },
-      ...(options.phone ? { deviceScaleFactor: 1, isMobile: true, hasTouch: true } : {}),
-    });
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: r.url });
-    contexts.push(context);
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !/status of 40[13]/.test(m.text())) errors.push(m.text());
-    });
-    (page as Page & { errors: string[] }).errors = errors;
-    await page.goto(`${r.url}/`);
-    return page;
-  }
-
-  async function login(page: Page, user: { name: string; password: string }): Promise<void> {
-    await page.goto(`${r.url}/#/login`);
-    await page.getByLabel('Username').fill(user.name);
-    await page.getByLabel('Password').fill(user.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('button', { name: 'Log out' }).waitFor();
-  }
+  let browser: UiBrowser;
+  const open = (options?: { dark?: boolean; phone?: boolean }) => browser.open(options);
+  const login = (page: Page, user: { name: string; password: string }) => browser.login(page, user);
 
   const rowNames = (page: Page) => page.locator('tbody tr[data-tag]').evaluateAll((rows) => rows.map((x) => x.getAttribute('data-tag')));
 
   before(async () => {
     r = await startUiRegistry();
     s = await seed(r);
-    browser = await chromium.launch({ executablePath: chromiumPath, args: flags });
+    browser = await UiBrowser.launch(r.url);
   });
   after(async () => {
-    for (const c of contexts) await c.close();
     await browser?.close();
     await r?.close();
   });
@@ -89,7 +61,7 @@ describe('web UI in Chromium', () => {
     await page.getByRole('link', { name: '1.0' }).click();
     await page.getByRole('heading', { name: 'Platforms' }).waitFor();
     assert.equal(await page.locator('table.list tbody tr').count(), 2);
-    assert.deepEqual((page as Page & { errors: string[] }).errors, []);
+    assert.deepEqual(page.errors, []);
   });
 
   test('an image shows its history next to layer sizes, its layers and referrers; the pull command copies', async () => {

@@ -3,17 +3,16 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
 import { SqliteMetadataStore } from '../../src/metadata/sqlite.js';
+import { UiBrowser } from './support/browser.js';
 import { startUiRegistry, users, type UiRegistry } from './support/seed.js';
 
 const repositories = 10_000;
-const flags = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 const d = (n: number): string => `sha256:${n.toString(16).padStart(64, '0')}`;
 
 describe(`repository list at ${repositories} repositories`, () => {
   let r: UiRegistry;
-  let browser: Browser;
+  let browser: UiBrowser;
   before(async () => {
     r = await startUiRegistry();
     // Filled through a second connection to the server's own database: 10,000 pushes over HTTP would measure the
@@ -36,7 +35,7 @@ describe(`repository list at ${repositories} repositories`, () => {
       });
     }
     await store.close();
-    browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: flags });
+    browser = await UiBrowser.launch(r.url);
   });
   after(async () => {
     await browser?.close();
@@ -44,12 +43,8 @@ describe(`repository list at ${repositories} repositories`, () => {
   });
 
   async function timeList(user: { name: string; password: string }, expected: number): Promise<number> {
-    const page: Page = await (await browser.newContext()).newPage();
-    await page.goto(`${r.url}/#/login`);
-    await page.getByLabel('Username').fill(user.name);
-    await page.getByLabel('Password').fill(user.password);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.getByRole('button', { name: 'Log out' }).waitFor();
+    const page = await browser.open();
+    await browser.login(page, user);
     const started = Date.now();
     await page.goto(`${r.url}/?fresh#/`);
     await page.getByText(`${expected} repositories`).waitFor();
@@ -69,7 +64,6 @@ describe(`repository list at ${repositories} repositories`, () => {
       return timed;
     });
     console.log(`${user.name}: list of ${expected} interactive in ${loaded} ms (page load to filled table); search answered in ${searched} ms (incl. 150 ms debounce); API by sort: ${JSON.stringify(api)} ms`);
-    await page.context().close();
     return loaded;
   }
 

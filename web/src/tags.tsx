@@ -62,8 +62,19 @@ export function Tags({ repository, session }: { repository: string; session: Ses
   const run = async (p: Pending) => {
     try {
       if (p.kind === 'untag') {
-        for (const t of p.tags) await api('DELETE', `repositories/${enc(repository)}/tags/${encodeURIComponent(t)}`);
-        setNote(`Untagged ${p.tags.join(', ')}`);
+        const done: string[] = [];
+        try {
+          for (const t of p.tags) {
+            await api('DELETE', `repositories/${enc(repository)}/tags/${encodeURIComponent(t)}`);
+            done.push(t);
+          }
+        } finally {
+          // A refusal half-way still shows what did go, and only what is left stays selected.
+          if (done.length) setNote(`Untagged ${done.join(', ')}`);
+          setSelected(new Set(p.tags.filter((t) => !done.includes(t) && selected.has(t))));
+          await load();
+        }
+        return;
       } else if (p.kind === 'manifest') {
         const r = await api<{ tags: string[] }>('DELETE', `repositories/${enc(repository)}/manifests/${p.tag.digest}`);
         setNote(`Deleted ${short(p.tag.digest)} with tags ${r.tags.join(', ')}`);
@@ -78,6 +89,8 @@ export function Tags({ repository, session }: { repository: string; session: Ses
       setError((err as Error).message);
     }
   };
+  const allSelected = tags.length > 0 && tags.every((t) => selected.has(t.name));
+  const toggleAll = () => setSelected(allSelected ? new Set() : new Set(tags.map((t) => t.name)));
   const toggle = (name: string) => {
     const next = new Set(selected);
     if (next.has(name)) next.delete(name);
@@ -116,7 +129,7 @@ export function Tags({ repository, session }: { repository: string; session: Ses
         <>
           {mayDelete && (
             <div class="row">
-              <button type="button" disabled={selected.size === 0} onClick={() => setPending({ kind: 'untag', tags: [...selected] })}>
+              <button type="button" disabled={selected.size === 0} onClick={() => setPending({ kind: 'untag', tags: tags.map((t) => t.name).filter((n) => selected.has(n)) })}>
                 Untag selected ({selected.size})
               </button>
             </div>
@@ -125,7 +138,11 @@ export function Tags({ repository, session }: { repository: string; session: Ses
             <table class="list">
               <thead>
                 <tr>
-                  {mayDelete && <th><span class="sr">Select</span></th>}
+                  {mayDelete && (
+                    <th>
+                      <input type="checkbox" aria-label="Select all tags" checked={allSelected} onChange={toggleAll} />
+                    </th>
+                  )}
                   {header('name', 'Tag')}
                   <th>Digest</th>
                   {header('size', 'Size')}

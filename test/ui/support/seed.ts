@@ -23,10 +23,12 @@ export interface UiRegistry extends TestServer {
   readonly admin: string;
 }
 
-export async function startUiRegistry(ui: Record<string, unknown> = {}, lockout: Record<string, unknown> = {}): Promise<UiRegistry> {
+/** `more`: other config sections (webhooks, …). */
+export async function startUiRegistry(ui: Record<string, unknown> = {}, lockout: Record<string, unknown> = {}, more: Record<string, unknown> = {}): Promise<UiRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'ui-htpasswd-'));
   const htpasswd = await writeHtpasswd(dir, Object.values(users));
   const server = await startTestServer({
+    ...more,
     ui,
     auth: {
       mode: 'basic',
@@ -188,4 +190,24 @@ export async function seed(r: UiRegistry): Promise<Seeded> {
   await pushImage(r, 'public/hello', ['latest']);
   await pushImage(r, 'secret/db', ['15']);
   return { app, old, index, amd64, arm64 };
+}
+
+/** `count` repositories `prefix/r000`, `prefix/r001`, … with one small config-only image each (for paging). */
+export async function pushManyRepositories(r: UiRegistry, prefix: string, count: number): Promise<string[]> {
+  const names = Array.from({ length: count }, (_, i) => `${prefix}/r${String(i).padStart(3, '0')}`);
+  const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
+  for (let i = 0; i < names.length; i += 16) {
+    await Promise.all(
+      names.slice(i, i + 16).map(async (repo) => {
+        const digest = await pushBlob(r, repo, config);
+        await putManifest(r, repo, 'latest', {
+          schemaVersion: 2,
+          mediaType: OCI_MANIFEST,
+          config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest, size: config.length },
+          layers: [],
+        });
+      }),
+    );
+  }
+  return names;
 }
