@@ -1,5 +1,6 @@
 // Rows as both SQL stores read them (snake_case columns) and the records the ports return.
 import type { Delivery, UploadRecord } from './store.js';
+import type { RepositorySummary } from './browse.js';
 
 export interface DeliveryRow {
   event_id: number;
@@ -53,3 +54,27 @@ export interface ReferrerRow {
   artifact_type: string | null;
   annotations: string | null;
 }
+
+/** A repository as the web UI's list reads it (both stores compute the same columns). */
+export interface RepositorySummaryRow {
+  name: string;
+  bytes: number;
+  tags: number;
+  manifests: number;
+  pushed_at: number | null;
+  pulled_at: number | null;
+}
+
+export function toRepositorySummary(row: RepositorySummaryRow): RepositorySummary {
+  return {
+    name: row.name,
+    bytes: Number(row.bytes),
+    tags: Number(row.tags),
+    manifests: Number(row.manifests),
+    pushedAt: Number(row.pushed_at) || null,
+    pulledAt: Number(row.pulled_at) || null,
+  };
+}
+
+/** Manifest media types whose body the tag list returns, to read an index's platforms. */
+export const indexMediaTypes = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];

@@ -2,16 +2,8 @@
 // runs on them as they pass, and sizes, counts and times are read for the rows of the page only, so a list of
 // 10,000 repositories costs one ordered scan of names and fifty lookups, never a summary of every repository.
 import type Database from 'better-sqlite3';
-import type { BrowseStore, RepositoryListing, RepositoryQuery, RepositorySort, RepositorySummary, TagSummary } from './browse.js';
-
-interface RepositoryRow {
-  name: string;
-  bytes: number;
-  tags: number;
-  manifests: number;
-  pushed_at: number | null;
-  pulled_at: number | null;
-}
+import type { BrowseStore, RepositoryListing, RepositoryQuery, RepositorySort, TagSummary } from './browse.js';
+import { indexMediaTypes, toRepositorySummary, type RepositorySummaryRow } from './rows.js';
 
 interface TagRow {
   name: string;
@@ -44,22 +36,9 @@ const details = `
     ${latest('updated_at')} AS pushed_at, ${latest('last_pulled_at')} AS pulled_at
   FROM repositories r WHERE r.name = ? AND r.deleted = 0`;
 
-function summary(row: RepositoryRow): RepositorySummary {
-  return {
-    name: row.name,
-    bytes: row.bytes,
-    tags: row.tags,
-    manifests: row.manifests,
-    pushedAt: row.pushed_at || null,
-    pulledAt: row.pulled_at || null,
-  };
-}
-
-const indexTypes = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
-
 export class SqliteBrowse implements BrowseStore {
   private readonly ordered = new Map<string, Database.Statement<[string], string>>();
-  private readonly details: Database.Statement<[string], RepositoryRow>;
+  private readonly details: Database.Statement<[string], RepositorySummaryRow>;
   private readonly tags: Database.Statement<[string], TagRow>;
   private readonly exists: Database.Statement<[string], { id: number }>;
 
@@ -77,7 +56,7 @@ export class SqliteBrowse implements BrowseStore {
     this.tags = db.prepare(`
       SELECT t.name AS name, t.manifest_digest AS digest, m.media_type AS media_type, m.artifact_type AS artifact_type,
         m.size AS size, t.updated_at AS pushed_at, max(coalesce(t.last_pulled_at, 0), coalesce(m.last_pulled_at, 0)) AS pulled_at,
-        CASE WHEN m.media_type IN (${[...indexTypes].map((t) => `'${t}'`).join(', ')}) THEN m.body END AS body,
+        CASE WHEN m.media_type IN (${indexMediaTypes.map((t) => `'${t}'`).join(', ')}) THEN m.body END AS body,
         (SELECT coalesce(sum(b.size), 0) FROM blobs b WHERE b.digest IN (
            SELECT r.digest FROM manifest_references r WHERE r.manifest_id = m.id AND r.kind = 'blob'
            UNION
@@ -105,7 +84,7 @@ export class SqliteBrowse implements BrowseStore {
     }
     const items = page.flatMap((name) => {
       const row = this.details.get(name);
-      return row ? [summary(row)] : [];
+      return row ? [toRepositorySummary(row)] : [];
     });
     return { total, items };
   }

@@ -1,27 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Delivery, DeliveryStats, OutboxEvent, OutboxStore } from './store.js';
-
-interface DeliveryRow {
-  event_id: number;
-  endpoint: string;
-  repository: string;
-  payload: string;
-  attempts: number;
-  last_error: string | null;
-  created_at: number;
-}
-
-function toDelivery(row: DeliveryRow): Delivery {
-  return {
-    eventId: row.event_id,
-    endpoint: row.endpoint,
-    repository: row.repository,
-    payload: row.payload,
-    attempts: row.attempts,
-    lastError: row.last_error,
-    createdAt: row.created_at,
-  };
-}
+import { toDelivery, type DeliveryRow } from './rows.js';
 
 /** `d` (a delivery) is pending and the oldest pending one of its repository for its endpoint: its queue's head. */
 export const queueHead = `d.status = 'pending' AND d.event_id = (SELECT min(h.event_id) FROM deliveries h

@@ -2,15 +2,7 @@
 // runs on them as they pass), then sizes, counts and times for the rows of the page only.
 import type { BrowseStore, RepositoryListing, RepositoryQuery, RepositorySort, RepositorySummary, TagSummary } from '../browse.js';
 import { statements, type Db } from './db.js';
-
-interface RepositoryRow {
-  name: string;
-  bytes: number;
-  tags: number;
-  manifests: number;
-  pushed_at: number | null;
-  pulled_at: number | null;
-}
+import { indexMediaTypes, toRepositorySummary, type RepositorySummaryRow } from '../rows.js';
 
 interface TagRow {
   name: string;
@@ -38,8 +30,6 @@ const sortKey: Record<RepositorySort, string | null> = {
   tags: 'r.tag_count',
 };
 
-const indexTypes = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
-
 const ordered: Record<string, string> = {};
 for (const [sort, key] of Object.entries(sortKey)) {
   for (const dir of ['ASC', 'DESC']) {
@@ -58,7 +48,7 @@ const sql = statements('browse', {
   tags: `
     SELECT t.name, t.manifest_digest AS digest, m.media_type, m.artifact_type, m.size, t.updated_at AS pushed_at,
       greatest(coalesce(t.last_pulled_at, 0), coalesce(m.last_pulled_at, 0)) AS pulled_at,
-      CASE WHEN m.media_type IN (${indexTypes.map((t) => `'${t}'`).join(', ')}) THEN m.body END AS body,
+      CASE WHEN m.media_type IN (${indexMediaTypes.map((t) => `'${t}'`).join(', ')}) THEN m.body END AS body,
       (SELECT coalesce(sum(b.size), 0) FROM blobs b WHERE b.digest IN (
          SELECT mr.digest FROM manifest_references mr WHERE mr.manifest_id = m.id AND mr.kind = 'blob'
          UNION
@@ -75,17 +65,6 @@ const sql = statements('browse', {
     ORDER BY t.name`,
 });
 
-function summary(row: RepositoryRow): RepositorySummary {
-  return {
-    name: row.name,
-    bytes: Number(row.bytes),
-    tags: Number(row.tags),
-    manifests: Number(row.manifests),
-    pushedAt: Number(row.pushed_at) || null,
-    pulledAt: Number(row.pulled_at) || null,
-  };
-}
-
 export class PostgresBrowse implements BrowseStore {
   constructor(private readonly db: Db) {}
 
@@ -101,8 +80,8 @@ export class PostgresBrowse implements BrowseStore {
     }
     const items: RepositorySummary[] = [];
     for (const name of page) {
-      const [row] = await this.db.rows<RepositoryRow>(sql.details, [name]);
-      if (row) items.push(summary(row));
+      const [row] = await this.db.rows<RepositorySummaryRow>(sql.details, [name]);
+      if (row) items.push(toRepositorySummary(row));
     }
     return { total, items };
   }
