@@ -202,3 +202,9 @@ test('config convert --env of the R2 compose block: Wharf S3 settings that pass 
   assert.match(small.stderr, /REGISTRY_STORAGE_S3_CHUNKSIZE \(storage\.s3\.chunksize\): expected a number of bytes of at least 5242880/);
   assert.doesNotMatch(small.stderr, /\n\s+at /);
 });
+
+test('wharf --help says a Distribution config.yml and REGISTRY_* variables are accepted', async () => {
+  const help = await wharfCli(['--help'], { env: cleanEnv({}) });
+  assert.equal(help.code, 0, help.stderr);
+  assert.match(help.stdout, /Distribution \(registry:2\) config\.yml and its REGISTRY_\* variables are accepted/);
+});
