@@ -2,7 +2,6 @@
 // and in a config.yml) on a data directory seeded by a normal start, and `wharf config convert --env` of the
 // S3 / Cloudflare R2 compose block (served against real S3 in test/scale/distribution-s3.test.ts).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,44 +9,16 @@ import { after, test } from 'node:test';
 import { parse } from 'yaml';
 import { wharfCli } from '../support/cli.js';
 import { freePort, tempDir, wharfMain } from '../support/processes.js';
+import { cleanEnv, killAll, startUntilReady, v2Answers } from '../support/started.js';
 
 const dirs: string[] = [];
 after(async () => {
+  killAll();
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-function cleanEnv(extra: Record<string, string>): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(WHARF|REGISTRY|AWS)_/.test(k) && v !== undefined) env[k] = v;
-  return { ...env, ...extra };
-}
-
-/** `wharf serve ARGS` until /v2/ answers; returns its stop. */
-async function serve(args: string[], env: Record<string, string>, url: string): Promise<{ stop(): Promise<string> }> {
-  const child = spawn(process.execPath, [wharfMain, 'serve', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`wharf serve exited with ${child.exitCode}:\n${out}`);
-    const res = await fetch(`${url}/v2/`).catch(() => null);
-    if (res?.status === 200) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`wharf serve not ready:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-      return out;
-    },
-  };
-}
+/** `wharf serve ARGS` until /v2/ answers. */
+const serve = (args: string[], env: Record<string, string>, url: string) => startUntilReady(process.execPath, [wharfMain, 'serve', ...args], { env, ready: v2Answers(url) });
 
 const digest = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';

@@ -3,7 +3,7 @@
 // radosgw of scripts/with-services.sh. Anonymous pushes are refused, skopeo pushes with credentials, the blobs are
 // objects in the bucket, pulls come back intact (through Distribution's default redirect to the bucket), deletes work.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { writeFile, rm, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -15,6 +15,7 @@ import { buildImage, loadImage, verifyLayoutBlobs, type BuiltImage } from '../in
 import { skopeoCopy } from '../interop/support/skopeo.js';
 import { emptyPrefix, testS3Config } from '../support/s3.js';
 import { freePort, tempDir, wharfMain } from '../support/processes.js';
+import { cleanEnv, killAll, skopeo, startUntilReady, v2Answers, type Started } from '../support/started.js';
 
 const exec = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -23,59 +24,16 @@ const password = 'r2 compose secret';
 const creds = `${user}:${password}`;
 const basic = { authorization: `Basic ${Buffer.from(creds).toString('base64')}` };
 
-/** Without the parent's WHARF_/REGISTRY_/AWS_ variables: the registry sees only what the compose file would give it. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(WHARF|REGISTRY|AWS)_/.test(k)) env[k] = v;
-  return { ...env, ...extra };
-}
-
-interface Served {
+interface Served extends Started {
   readonly url: string;
   readonly host: string;
-  output(): string;
-  stop(): Promise<void>;
 }
 
 /** `wharf serve [--config FILE]` in `cwd` (where its database goes by default) until /v2/ answers. */
 async function serve(cwd: string, port: number, env: NodeJS.ProcessEnv, file?: string): Promise<Served> {
-  const child = spawn(process.execPath, [wharfMain, 'serve', ...(file ? ['--config', file] : [])], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`wharf serve exited with ${child.exitCode}:\n${out}`);
-    const res = await fetch(`${url}/v2/`).catch(() => null);
-    if (res && (res.status === 200 || res.status === 401)) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`wharf serve not ready:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    url,
-    host: `127.0.0.1:${port}`,
-    output: () => out,
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-async function skopeo(args: string[]): Promise<{ code: number; output: string }> {
-  try {
-    const { stdout, stderr } = await exec('skopeo', args, { timeout: 120_000 });
-    return { code: 0, output: stdout + stderr };
-  } catch (err) {
-    const e = err as { code: number | string; stdout?: string; stderr?: string };
-    if (typeof e.code !== 'number') throw err; // skopeo missing is a failure, not a skip
-    return { code: e.code, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
-  }
+  const started = await startUntilReady(process.execPath, [wharfMain, 'serve', ...(file ? ['--config', file] : [])], { env, cwd, ready: v2Answers(url) });
+  return { ...started, url, host: `127.0.0.1:${port}` };
 }
 
 /** Every object key under `prefix` with its size. */
@@ -115,6 +73,7 @@ describe('a Distribution S3 deployment (REGISTRY_* / config.yml) served by Wharf
   });
 
   after(async () => {
+    killAll();
     for (const prefix of prefixes) await emptyPrefix({ ...s3, prefix });
     if (work) await rm(work, { recursive: true, force: true });
   });
