@@ -48,7 +48,9 @@ ${usages.map((usage) => `  ${usage}`).join('\n')}
   wharf COMMAND --help             Options and details of one command
 
 Configuration: a YAML file (--config), overridden by WHARF_* environment variables
-(e.g. WHARF_SERVER__ADDR, WHARF_REGISTRY__DELETE_ENABLED=false), overridden by flags.`;
+(e.g. WHARF_SERVER__ADDR, WHARF_REGISTRY__DELETE_ENABLED=false), overridden by flags.
+A Distribution (registry:2) config.yml and its REGISTRY_* variables are accepted as they are
+(REGISTRY_* alone, without --config, too); \`wharf config convert\` shows what they mean in Wharf.`;
 }
 
 /** `--help` or `-h` anywhere before a `--` asks for help, whatever else the command line holds. */

@@ -3,7 +3,7 @@
 // receiver, a Prometheus scrape, TLS. skopeo, htpasswd, openssl and docker-registry must be installed
 // (scripts/install-test-deps.sh): these tests fail, not skip, without them.
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { request as httpRequest, createServer } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -14,12 +14,12 @@ import { promisify } from 'node:util';
 import { selfSigned } from '../tls/support/pki.js';
 import { wharfCli } from '../support/cli.js';
 import { freePort, tempDir, wharfMain } from '../support/processes.js';
+import { cleanEnv, killAll, skopeo, startUntilReady, type Started } from '../support/started.js';
 
 const exec = promisify(execFile);
 const dirs: string[] = [];
-const children: ChildProcess[] = [];
 after(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  killAll();
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
@@ -29,42 +29,13 @@ async function scratch(): Promise<string> {
   return dir;
 }
 
-/** An environment without the parent's WHARF_/REGISTRY_ variables: each test says exactly what it sets. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('WHARF_') && !k.startsWith('REGISTRY_')) env[k] = v;
-  return { ...env, ...extra };
-}
-
-interface Served {
-  readonly output: () => string;
-  stop(): Promise<void>;
-}
-
 /** `wharf serve ARGS` (or docker-registry) until /v2/ answers; `ca` for a TLS listener. */
-async function serve(command: string, args: string[], env: NodeJS.ProcessEnv, url: string, ca?: string): Promise<Served> {
-  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${command} exited with ${child.exitCode}:\n${out}`);
-    const res = await call('GET', `${url}/v2/`, {}, undefined, ca).catch(() => null);
-    if (res && (res.status === 200 || res.status === 401)) break;
-    if (Date.now() > deadline) throw new Error(`${command} not ready:\n${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    output: () => out,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
+const serve = (command: string, args: string[], env: NodeJS.ProcessEnv, url: string, ca?: string): Promise<Started> =>
+  startUntilReady(command, args, {
+    env,
+    timeoutMs: 20_000,
+    ready: async () => [200, 401].includes((await call('GET', `${url}/v2/`, {}, undefined, ca)).status),
+  });
 
 interface Answer {
   readonly status: number;
@@ -129,17 +100,6 @@ async function ociLayout(dir: string): Promise<string> {
   const index = { schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digest(manifest), size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': 'v1' } }] };
   await writeFile(join(layout, 'index.json'), JSON.stringify(index));
   return layout;
-}
-
-async function skopeo(args: string[]): Promise<{ code: number; output: string }> {
-  try {
-    const { stdout, stderr } = await exec('skopeo', args, { timeout: 60_000 });
-    return { code: 0, output: stdout + stderr };
-  } catch (err) {
-    const e = err as { code: number | string; stdout?: string; stderr?: string };
-    if (typeof e.code !== 'number') throw err; // skopeo missing is a failure, not a skip
-    return { code: e.code, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
-  }
 }
 
 async function htpasswdFile(dir: string, user: string, password: string): Promise<string> {

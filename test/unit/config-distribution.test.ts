@@ -90,15 +90,21 @@ test('a compose env block with htpasswd and CORS for a browser UI (joxit docker-
   assert.deepEqual(configWarnings(loaded), [], 'the converted rules grant: no "no user can pull or push" warning');
 });
 
-test('an S3 / R2 env block maps onto storage.s3 (checked on the converted tree until the S3 driver lands)', () => {
+/** A Dokploy / Cloudflare R2 compose environment for registry:2. */
+const r2Env = {
+  REGISTRY_STORAGE: 's3',
+  REGISTRY_STORAGE_S3_ACCESSKEY: 'AKIA',
+  REGISTRY_STORAGE_S3_SECRETKEY: 'secret',
+  REGISTRY_STORAGE_S3_REGION: 'auto',
+  REGISTRY_STORAGE_S3_BUCKET: 'registry',
+  REGISTRY_STORAGE_S3_REGIONENDPOINT: 'https://0123.r2.cloudflarestorage.com',
+  REGISTRY_STORAGE_S3_FORCEPATHSTYLE: 'true',
+  REGISTRY_STORAGE_DELETE_ENABLED: 'true',
+};
+
+test('an S3 / R2 env block maps onto storage.s3 with the S3 schema keys and types, and loads', async () => {
   const { config, errors, warnings } = convertDistribution(yml('version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /var/lib/registry\n'), {
-    REGISTRY_STORAGE: 's3',
-    REGISTRY_STORAGE_S3_ACCESSKEY: 'AKIA',
-    REGISTRY_STORAGE_S3_SECRETKEY: 'secret',
-    REGISTRY_STORAGE_S3_REGION: 'auto',
-    REGISTRY_STORAGE_S3_BUCKET: 'registry',
-    REGISTRY_STORAGE_S3_REGIONENDPOINT: 'https://0123.r2.cloudflarestorage.com',
-    REGISTRY_STORAGE_S3_FORCEPATHSTYLE: 'true',
+    ...r2Env,
     REGISTRY_STORAGE_S3_ROOTDIRECTORY: '/images',
     REGISTRY_STORAGE_S3_CHUNKSIZE: '104857600',
     REGISTRY_STORAGE_REDIRECT_DISABLE: 'true',
@@ -112,9 +118,46 @@ test('an S3 / R2 env block maps onto storage.s3 (checked on the converted tree u
     driver: 's3',
     s3: { accessKeyId: 'AKIA', secretAccessKey: 'secret', region: 'auto', bucket: 'registry', endpoint: 'https://0123.r2.cloudflarestorage.com', forcePathStyle: true, prefix: 'images', partSize: 104857600, redirect: false },
   });
-  assert.deepEqual(config.registry, { deleteEnabled: false, readOnly: true });
+  assert.deepEqual(config.registry, { deleteEnabled: true, readOnly: true });
+
+  // The same variables with no file, validated by the real schema (what `wharf serve` does).
+  const loaded = await loadConfig({ env: { ...r2Env, REGISTRY_STORAGE_S3_CHUNKSIZE: '5242880' } });
+  assert.equal(loaded.storage.driver, 's3');
+  assert.deepEqual(loaded.storage.s3, {
+    bucket: 'registry',
+    region: 'auto',
+    endpoint: 'https://0123.r2.cloudflarestorage.com',
+    forcePathStyle: true,
+    accessKeyId: 'AKIA',
+    secretAccessKey: 'secret',
+    prefix: '',
+    partSize: 5242880,
+    redirect: true,
+  });
+  assert.equal(loaded.registry.deleteEnabled, true);
+  assert.equal(loaded.registry.readOnly, false);
+  assert.deepEqual(configWarnings(loaded), []);
+});
+
+test("S3 redirects follow Distribution's storage.redirect.disable: on unless disabled", () => {
+  const redirect = (extra: string) => (convertDistribution(yml(`version: 0.1\nstorage:\n  s3:\n    bucket: b\n${extra}`)).config.storage as { s3: { redirect: boolean } }).s3.redirect;
+  assert.equal(redirect(''), true);
+  assert.equal(redirect('  redirect:\n    disable: false\n'), true);
+  assert.equal(redirect('  redirect:\n    disable: true\n'), false);
+  const filesystem = convertDistribution(yml('version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /r\n  redirect:\n    disable: true\n'));
+  assert.deepEqual(filesystem.errors, []);
+  assert.equal((filesystem.config.storage as Record<string, unknown>).s3, undefined, 'no S3 settings for the filesystem driver');
+});
+
+test('S3 keys Wharf cannot honour are refused or named, and a chunk size below 5 MiB is refused as Distribution does', () => {
   assert.match(convertDistribution(yml('version: 0.1\nstorage:\n  gcs:\n    bucket: b\n')).errors[0]!, /^storage\.gcs: Wharf keeps blobs on the filesystem or in S3/);
   assert.match(convertDistribution(yml('version: 0.1\nstorage:\n  s3:\n    skipverify: true\n')).errors[0]!, /^storage\.s3\.skipverify: .*NODE_EXTRA_CA_CERTS/);
+  assert.match(convertDistribution(yml('version: 0.1\nstorage:\n  s3:\n    v4auth: false\n')).errors[0]!, /^storage\.s3\.v4auth: .*Signature V4/);
+  const small = convertDistribution({ version: '0.1' }, { ...r2Env, REGISTRY_STORAGE_S3_CHUNKSIZE: '1048576' });
+  assert.equal(small.errors.length, 1);
+  assert.match(small.errors[0]!, /REGISTRY_STORAGE_S3_CHUNKSIZE \(storage\.s3\.chunksize\): expected a number of bytes of at least 5242880 \(5 MiB\), got 1048576$/);
+  assert.match(convertDistribution({ version: '0.1' }, { ...r2Env, REGISTRY_STORAGE_S3_CHUNKSIZE: 'big' }).errors[0]!, /chunksize\): expected a number of bytes/);
+  assert.deepEqual(convertDistribution({ version: '0.1' }, { ...r2Env, REGISTRY_STORAGE_S3_MAXRETRIES: '3' }).warnings, ['REGISTRY_STORAGE, REGISTRY_STORAGE_S3_MAXRETRIES (storage.s3.maxretries): Wharf retries S3 requests itself']);
 });
 
 test("notifications from Distribution's documentation become webhooks with Distribution's actions", () => {

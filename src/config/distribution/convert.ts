@@ -123,7 +123,8 @@ function finish(d: Tree, out: Tree, state: Map<string, unknown>, warnings: strin
   if (drivers.length > 1) errors.push(`storage: several drivers (${drivers.join(', ')}): keep one`);
   if (drivers.includes('s3')) {
     setPath(out, ['storage', 'driver'], 's3');
-    if (state.has('redirect.disable')) setPath(out, ['storage', 's3', 'redirect'], !state.get('redirect.disable'));
+    // Distribution's S3 driver answers blob GETs with a redirect to the bucket unless told not to; Wharf's default is off.
+    setPath(out, ['storage', 's3', 'redirect'], state.get('redirect.disable') !== true);
   }
   // Distribution refuses deletes unless told otherwise; Wharf's own default is the opposite.
   setPath(out, ['registry', 'deleteEnabled'], asBoolean(getPath(d, ['storage', 'delete', 'enabled'])) === true);

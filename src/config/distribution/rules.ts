@@ -8,6 +8,7 @@ import { eventRules } from './rules-events.js';
 const logLevels: Record<string, string> = { panic: 'fatal', fatal: 'fatal', error: 'error', warn: 'warn', warning: 'warn', info: 'info', debug: 'debug', trace: 'trace' };
 const level = (v: unknown) => logLevels[String(v).toLowerCase()] ?? v;
 const otherDriver = 'Wharf keeps blobs on the filesystem or in S3 (any S3-compatible store): copy them over with `wharf import distribution` from a filesystem copy';
+const minPartSize = 5 * 1024 * 1024;
 const notNeeded = 'not needed: Wharf keeps metadata in its database';
 
 const s3Rules: Rule[] = [
@@ -18,7 +19,11 @@ const s3Rules: Rule[] = [
   booleanTo('storage.s3.forcepathstyle', 'storage.s3.forcePathStyle'),
   to('storage.s3.bucket', 'storage.s3.bucket'),
   to('storage.s3.rootdirectory', 'storage.s3.prefix', 'leading `/` removed; Wharf lays blobs out its own way under it', (v) => String(v).replace(/^\/+/, '')),
-  to('storage.s3.chunksize', 'storage.s3.partSize', 'bytes', (v) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v)),
+  to('storage.s3.chunksize', 'storage.s3.partSize', 'bytes, at least 5242880 (5 MiB) as in Distribution', (v, ctx) => {
+    const size = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+    if (typeof size !== 'number' || !Number.isInteger(size) || size < minPartSize) ctx.fail(`expected a number of bytes of at least ${minPartSize} (5 MiB), got ${JSON.stringify(v)}`);
+    return size;
+  }),
   dropped('storage.s3.secure', 'give the scheme in storage.s3.endpoint (http:// or https://)', [true]),
   onlyWhen('storage.s3.v4auth', [true, null], 'Wharf signs S3 requests with Signature V4 only'),
   onlyWhen('storage.s3.encrypt', [false, null], 'Wharf sends no SSE headers: turn on default encryption on the bucket instead'),
@@ -63,7 +68,13 @@ export const distributionRules: Rule[] = [
   durationTo('storage.maintenance.uploadpurging.interval', 'registry.uploadPurgeInterval'),
   dropped('storage.maintenance.uploadpurging.dryrun', 'Wharf purges for real; `wharf gc --dry-run` previews content deletion', [false, null]),
   booleanTo('storage.maintenance.readonly.enabled', 'registry.readOnly', 'pushes and deletes refused, pulls go on'),
-  { key: 'storage.redirect.disable', status: 'mapped', wharf: 'storage.s3.redirect', note: 'inverted; S3 only (the filesystem driver never redirects)', apply: (v, ctx) => void ctx.state.set('redirect.disable', asBoolean(v) === true) },
+  {
+    key: 'storage.redirect.disable',
+    status: 'mapped',
+    wharf: 'storage.s3.redirect',
+    note: 'inverted: with S3, blob downloads redirect to the bucket unless `true`, as in Distribution (the filesystem driver never redirects)',
+    apply: (v, ctx) => void ctx.state.set('redirect.disable', asBoolean(v) === true),
+  },
   dropped('storage.tag.concurrencylimit', 'Wharf reads tags from its database'),
   to('auth.htpasswd.realm', 'auth.realm', 'and `auth.mode: basic`'),
   to('auth.htpasswd.path', 'auth.htpasswd.path', 'bcrypt lines only, as in Distribution; every logged-in user may pull, push and delete unless `auth.rules` says otherwise (Distribution has no rules)'),
