@@ -2,24 +2,7 @@
 // store class reads as the contract it implements. Each is an indexed lookup or a small write.
 import type Database from 'better-sqlite3';
 import type { RepositoryUsage, StoreStats } from './store.js';
-
-interface ManifestRow {
-  digest: string;
-  media_type: string;
-  size: number;
-  body: Buffer;
-  artifact_type: string | null;
-  subject: string | null;
-  created_at: number;
-}
-
-interface ReferrerRow {
-  digest: string;
-  media_type: string;
-  size: number;
-  artifact_type: string | null;
-  annotations: string | null;
-}
+import type { ManifestRow, ReferrerRow } from './rows.js';
 
 export function prepareContentStatements(db: Database.Database) {
   const repoId = '(SELECT id FROM repositories WHERE name = ?)';

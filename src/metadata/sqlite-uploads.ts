@@ -1,18 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { UploadLimits, UploadOpening, UploadRecord, UploadUsage } from './store.js';
-
-interface UploadRow {
-  id: string;
-  repository: string;
-  algorithm: string;
-  size: number;
-  created_at: number;
-  updated_at: number;
-}
-
-function toUpload(row: UploadRow): UploadRecord {
-  return { id: row.id, repository: row.repository, algorithm: row.algorithm, size: row.size, createdAt: row.created_at, updatedAt: row.updated_at };
-}
+import { toUpload, type UploadRow } from './rows.js';
 
 /** Upload sessions in SQLite: the SqliteMetadataStore's upload methods delegate here. */
 export class SqliteUploadSessions {
