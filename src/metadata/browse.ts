@@ -55,3 +55,22 @@ export interface BrowseStore {
   /** Every tag of the repository in name order; null when the repository does not exist. */
   browseTags(repository: string): Promise<TagSummary[] | null>;
 }
+
+/**
+ * The page of `names` (in the store's order) that the caller may see, and how many they may see in all: the policy
+ * filter runs on each name as it passes, so the page and the total count only visible repositories.
+ */
+export function pageOfVisible(
+  names: Iterable<string>,
+  query: Pick<RepositoryQuery, 'offset' | 'limit'>,
+  visible: ((name: string) => boolean) | null,
+): { page: string[]; total: number } {
+  const page: string[] = [];
+  let total = 0;
+  for (const name of names) {
+    if (visible && !visible(name)) continue;
+    if (total >= query.offset && page.length < query.limit) page.push(name);
+    total++;
+  }
+  return { page, total };
+}

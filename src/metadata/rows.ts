@@ -1,6 +1,6 @@
 // Rows as both SQL stores read them (snake_case columns) and the records the ports return.
 import type { Delivery, UploadRecord } from './store.js';
-import type { RepositorySummary } from './browse.js';
+import type { RepositorySummary, TagSummary } from './browse.js';
 
 export interface DeliveryRow {
   event_id: number;
@@ -78,3 +78,32 @@ export function toRepositorySummary(row: RepositorySummaryRow): RepositorySummar
 
 /** Manifest media types whose body the tag list returns, to read an index's platforms. */
 export const indexMediaTypes = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
+
+/** A tag as the web UI's tag list reads it; `referrer_types` is the referrers' artifact types joined by commas. */
+export interface TagSummaryRow {
+  name: string;
+  digest: string;
+  media_type: string;
+  artifact_type: string | null;
+  size: number;
+  content_size: number;
+  pushed_at: number;
+  pulled_at: number | null;
+  body: Buffer | null;
+  referrer_types: string | null;
+}
+
+export function toTagSummary(row: TagSummaryRow): TagSummary {
+  return {
+    name: row.name,
+    digest: row.digest,
+    mediaType: row.media_type,
+    artifactType: row.artifact_type,
+    manifestSize: Number(row.size),
+    contentSize: Number(row.content_size),
+    pushedAt: Number(row.pushed_at),
+    pulledAt: Number(row.pulled_at) || null,
+    indexBody: row.body,
+    referrerTypes: row.referrer_types === null ? [] : row.referrer_types.split(','),
+  };
+}

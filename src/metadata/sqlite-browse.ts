@@ -2,21 +2,8 @@
 // runs on them as they pass, and sizes, counts and times are read for the rows of the page only, so a list of
 // 10,000 repositories costs one ordered scan of names and fifty lookups, never a summary of every repository.
 import type Database from 'better-sqlite3';
-import type { BrowseStore, RepositoryListing, RepositoryQuery, RepositorySort, TagSummary } from './browse.js';
-import { indexMediaTypes, toRepositorySummary, type RepositorySummaryRow } from './rows.js';
-
-interface TagRow {
-  name: string;
-  digest: string;
-  media_type: string;
-  artifact_type: string | null;
-  size: number;
-  content_size: number;
-  pushed_at: number;
-  pulled_at: number | null;
-  body: Buffer | null;
-  referrer_types: string | null;
-}
+import { pageOfVisible, type BrowseStore, type RepositoryListing, type RepositoryQuery, type RepositorySort, type TagSummary } from './browse.js';
+import { indexMediaTypes, toRepositorySummary, toTagSummary, type RepositorySummaryRow, type TagSummaryRow } from './rows.js';
 
 const latest = (column: string) =>
   `max(coalesce((SELECT max(${column}) FROM tags t WHERE t.repository_id = r.id), 0),
@@ -39,7 +26,7 @@ const details = `
 export class SqliteBrowse implements BrowseStore {
   private readonly ordered = new Map<string, Database.Statement<[string], string>>();
   private readonly details: Database.Statement<[string], RepositorySummaryRow>;
-  private readonly tags: Database.Statement<[string], TagRow>;
+  private readonly tags: Database.Statement<[string], TagSummaryRow>;
   private readonly exists: Database.Statement<[string], { id: number }>;
 
   constructor(db: Database.Database) {
@@ -75,13 +62,7 @@ export class SqliteBrowse implements BrowseStore {
 
   async browseRepositories(query: RepositoryQuery, visible: ((name: string) => boolean) | null): Promise<RepositoryListing> {
     const statement = this.ordered.get(`${query.sort} ${query.descending ? 'DESC' : 'ASC'}`)!;
-    const page: string[] = [];
-    let total = 0;
-    for (const name of statement.iterate(query.search.toLowerCase())) {
-      if (visible && !visible(name)) continue;
-      if (total >= query.offset && page.length < query.limit) page.push(name);
-      total++;
-    }
+    const { page, total } = pageOfVisible(statement.iterate(query.search.toLowerCase()), query, visible);
     const items = page.flatMap((name) => {
       const row = this.details.get(name);
       return row ? [toRepositorySummary(row)] : [];
@@ -91,17 +72,6 @@ export class SqliteBrowse implements BrowseStore {
 
   async browseTags(repository: string): Promise<TagSummary[] | null> {
     if (!this.exists.get(repository)) return null;
-    return this.tags.all(repository).map((row) => ({
-      name: row.name,
-      digest: row.digest,
-      mediaType: row.media_type,
-      artifactType: row.artifact_type,
-      manifestSize: row.size,
-      contentSize: row.content_size,
-      pushedAt: row.pushed_at,
-      pulledAt: row.pulled_at || null,
-      indexBody: row.body,
-      referrerTypes: row.referrer_types === null ? [] : row.referrer_types.split(','),
-    }));
+    return this.tags.all(repository).map(toTagSummary);
   }
 }

@@ -1,21 +1,8 @@
 // The web UI's reads on PostgreSQL, the same shape as SQLite's: names alone in the requested order (the policy filter
 // runs on them as they pass), then sizes, counts and times for the rows of the page only.
-import type { BrowseStore, RepositoryListing, RepositoryQuery, RepositorySort, RepositorySummary, TagSummary } from '../browse.js';
+import { pageOfVisible, type BrowseStore, type RepositoryListing, type RepositoryQuery, type RepositorySort, type RepositorySummary, type TagSummary } from '../browse.js';
 import { statements, type Db } from './db.js';
-import { indexMediaTypes, toRepositorySummary, type RepositorySummaryRow } from '../rows.js';
-
-interface TagRow {
-  name: string;
-  digest: string;
-  media_type: string;
-  artifact_type: string | null;
-  size: number;
-  content_size: number;
-  pushed_at: number;
-  pulled_at: number | null;
-  body: Buffer | null;
-  referrer_types: string[] | null;
-}
+import { indexMediaTypes, toRepositorySummary, toTagSummary, type RepositorySummaryRow, type TagSummaryRow } from '../rows.js';
 
 const latest = (column: string) =>
   `greatest(coalesce((SELECT max(${column}) FROM tags t WHERE t.repository_id = r.id), 0),
@@ -56,7 +43,7 @@ const sql = statements('browse', {
            JOIN manifests c ON c.repository_id = m.repository_id AND c.digest = mr.digest
            JOIN manifest_references cr ON cr.manifest_id = c.id AND cr.kind = 'blob'
          WHERE mr.manifest_id = m.id AND mr.kind = 'manifest')) AS content_size,
-      (SELECT array_agg(DISTINCT coalesce(s.artifact_type, '')) FROM manifests s
+      (SELECT string_agg(DISTINCT coalesce(s.artifact_type, ''), ',') FROM manifests s
          WHERE s.repository_id = m.repository_id AND s.subject = m.digest) AS referrer_types
     FROM repositories repo
       JOIN tags t ON t.repository_id = repo.id
@@ -71,13 +58,7 @@ export class PostgresBrowse implements BrowseStore {
   async browseRepositories(query: RepositoryQuery, visible: ((name: string) => boolean) | null): Promise<RepositoryListing> {
     const statement = sql[`${query.sort}_${query.descending ? 'DESC' : 'ASC'}` as keyof typeof sql];
     const names = await this.db.rows<{ name: string }>(statement, [query.search.toLowerCase()]);
-    const page: string[] = [];
-    let total = 0;
-    for (const { name } of names) {
-      if (visible && !visible(name)) continue;
-      if (total >= query.offset && page.length < query.limit) page.push(name);
-      total++;
-    }
+    const { page, total } = pageOfVisible(names.map((row) => row.name), query, visible);
     const items: RepositorySummary[] = [];
     for (const name of page) {
       const [row] = await this.db.rows<RepositorySummaryRow>(sql.details, [name]);
@@ -88,18 +69,7 @@ export class PostgresBrowse implements BrowseStore {
 
   async browseTags(repository: string): Promise<TagSummary[] | null> {
     if ((await this.db.rows(sql.exists, [repository])).length === 0) return null;
-    const rows = await this.db.rows<TagRow>(sql.tags, [repository]);
-    return rows.map((row) => ({
-      name: row.name,
-      digest: row.digest,
-      mediaType: row.media_type,
-      artifactType: row.artifact_type,
-      manifestSize: Number(row.size),
-      contentSize: Number(row.content_size),
-      pushedAt: Number(row.pushed_at),
-      pulledAt: Number(row.pulled_at) || null,
-      indexBody: row.body,
-      referrerTypes: row.referrer_types ?? [],
-    }));
+    const rows = await this.db.rows<TagSummaryRow>(sql.tags, [repository]);
+    return rows.map(toTagSummary);
   }
 }
