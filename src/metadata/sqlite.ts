@@ -205,7 +205,7 @@ export class SqliteMetadataStore implements MetadataStore {
     };
   }
 
-  async contentVersion(): Promise<string> {
+  async contentVersion(): Promise<string | null> {
     const [own, others] = this.stmt.contentVersion.get()!;
     return `${own}.${others}`;
   }

@@ -205,9 +205,10 @@ export interface ContentStore {
   /**
    * A token that differs whenever content may have changed since it was read, by this process or by any other
    * writer of the same database (a CLI command, another node): a read cache keyed by it never serves what a
-   * fresh read would not. Must be cheap (no table read). Read it before the read it guards.
+   * fresh read would not. Must be cheap (no table read). Read it before the read it guards. null: the store has no
+   * such signal, and reads must not be cached.
    */
-  contentVersion(): Promise<string>;
+  contentVersion(): Promise<string | null>;
   /** Removes the manifest and every tag pointing at it. */
   deleteManifest(repository: string, digest: string, events?: readonly OutboxEvent[]): Promise<boolean>;
   deleteTag(repository: string, tag: string, events?: readonly OutboxEvent[]): Promise<boolean>;

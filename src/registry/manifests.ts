@@ -119,14 +119,14 @@ export class ManifestService implements Manifests {
     // The version is read first: a change landing between it and the lookup only makes the entry stale at once.
     const version = await this.metadata.contentVersion();
     const key = 'tag' in reference ? `${repository}\u0000t\u0000${reference.tag}` : `${repository}\u0000d\u0000${reference.digest}`;
-    const cached = this.lookups.get(version, key);
+    const cached = version === null ? undefined : this.lookups.get(version, key);
     if (cached) return cached;
     const record = await this.metadata.getManifest(repository, reference);
     if (!record) {
       throw new DomainError('ManifestUnknown', 'manifest unknown', 'tag' in reference ? { tag: reference.tag } : { digest: reference.digest });
     }
     const shared = { ...record, body: this.bodies.share(record.digest, record.body) };
-    this.lookups.set(version, key, shared);
+    if (version !== null) this.lookups.set(version, key, shared);
     return shared;
   }
 

@@ -67,11 +67,9 @@ export class PostgresMetadataStore implements MetadataStore {
     return this.browse.browseTags(repository);
   }
 
-  // PostgreSQL gives no cheap signal that another node changed content (SQLite has data_version), so every call is
-  // a new version and the manifest read cache never answers: each GET reads the database, which is always current.
-  private versions = 0;
-  async contentVersion(): Promise<string> {
-    return `${process.pid}.${++this.versions}`;
+  // PostgreSQL gives no cheap signal that another node changed content (SQLite has data_version): no read cache.
+  async contentVersion(): Promise<string | null> {
+    return null;
   }
 
   constructor(options: PostgresOptions, onPoolError: (err: Error) => void = () => {}) {
